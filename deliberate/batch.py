@@ -1,0 +1,137 @@
+"""Batches: problems x strategies x budgets, each run folded into one result row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from itertools import groupby
+
+from deliberate.budget import Budget
+from deliberate.events import AnswerChosen, Event, RunFinished
+from deliberate.ledger import Ledger, cost_per_solved
+from deliberate.problems.base import Problem
+from deliberate.providers.base import Provider
+from deliberate.strategies import STRATEGIES
+from deliberate.verifiers.base import Verifier
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    problem_id: str
+    difficulty: str
+    strategy: str
+    budget: int
+    answer: str | None
+    correct: bool | None
+    input_tokens: int
+    output_tokens: int
+    seconds: float
+    cost_usd: float | None
+    finish: str
+    events: tuple[Event, ...] = field(default=(), repr=False)
+
+    CSV_FIELDS = (
+        "problem_id", "difficulty", "strategy", "budget", "answer", "correct",
+        "input_tokens", "output_tokens", "seconds", "cost_usd", "finish",
+    )  # fmt: skip
+
+
+def row_from_events(problem: Problem, strategy: str, n: int, events: Sequence[Event]) -> BatchRow:
+    ledger = Ledger.from_events(events).total
+    chosen = next((e for e in events if isinstance(e, AnswerChosen)), None)
+    finished = next((e for e in events if isinstance(e, RunFinished)), None)
+    return BatchRow(
+        problem_id=problem.id,
+        difficulty=problem.difficulty,
+        strategy=strategy,
+        budget=n,
+        answer=chosen.answer if chosen else None,
+        correct=chosen.correct if chosen else None,
+        input_tokens=ledger.input_tokens,
+        output_tokens=ledger.output_tokens,
+        seconds=round(ledger.seconds, 3),
+        cost_usd=ledger.cost_usd,
+        finish=finished.reason if finished else "stopped",
+        events=tuple(events),
+    )
+
+
+def run_batch(
+    problems: Sequence[Problem],
+    strategies: Sequence[str],
+    budgets: Sequence[int],
+    provider: Provider,
+    verifier: Verifier,
+    base: Budget,
+    on_event: Callable[[Event], None] | None = None,
+) -> Iterator[BatchRow]:
+    """Yield one row per (problem, strategy, budget); System 1 runs once per problem, at n=1."""
+    for problem in problems:
+        for strategy in strategies:
+            for n in [1] if strategy == "direct" else budgets:
+                events = []
+                for event in STRATEGIES[strategy](problem, provider, verifier, replace(base, n=n)):
+                    events.append(event)
+                    if on_event is not None:
+                        on_event(event)
+                yield row_from_events(problem, strategy, n, events)
+
+
+@dataclass(frozen=True)
+class Summary:
+    strategy: str
+    budget: int
+    problems: int
+    solved: int
+    accuracy: float | None  # None when no problem had a reference answer
+    mean_output_tokens: float
+    mean_seconds: float
+    total_cost_usd: float | None
+    cost_per_solved_usd: float | None
+
+
+def summarize(rows: Sequence[BatchRow]) -> list[Summary]:
+    """Accuracy and cost per problem solved for each strategy and budget."""
+    out = []
+    key = lambda r: (r.strategy, r.budget)  # noqa: E731
+    for (strategy, budget), group in groupby(sorted(rows, key=key), key=key):
+        group = list(group)
+        graded = [r for r in group if r.correct is not None]
+        solved = sum(1 for r in graded if r.correct)
+        costs = [r.cost_usd for r in group]
+        total = None if any(c is None for c in costs) else sum(costs)
+        out.append(
+            Summary(
+                strategy=strategy,
+                budget=budget,
+                problems=len(group),
+                solved=solved,
+                accuracy=solved / len(graded) if graded else None,
+                mean_output_tokens=sum(r.output_tokens for r in group) / len(group),
+                mean_seconds=sum(r.seconds for r in group) / len(group),
+                total_cost_usd=total,
+                cost_per_solved_usd=cost_per_solved(total, solved),
+            )
+        )
+    return out
+
+
+def rows_to_csv(rows: Sequence[BatchRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=BatchRow.CSV_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({name: getattr(row, name) for name in BatchRow.CSV_FIELDS})
+    return buffer.getvalue()
+
+
+def summary_to_csv(summaries: Sequence[Summary]) -> str:
+    buffer = io.StringIO()
+    names = [f.name for f in fields(Summary)]
+    writer = csv.DictWriter(buffer, fieldnames=names)
+    writer.writeheader()
+    for summary in summaries:
+        writer.writerow(asdict(summary))
+    return buffer.getvalue()

@@ -1,0 +1,161 @@
+"""Command line: run one strategy on one problem, replay an event stream, or run a batch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from deliberate.batch import rows_to_csv, run_batch, summarize
+from deliberate.budget import Budget
+from deliberate.events import from_json_lines, to_json_line
+from deliberate.ledger import Ledger
+from deliberate.problems.base import Problem
+from deliberate.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
+from deliberate.problems.jsonl import load_jsonl
+from deliberate.providers.base import Provider
+from deliberate.report import format_ledger, format_summary, format_tree
+from deliberate.strategies import STRATEGIES
+from deliberate.tree import ReasoningTree
+from deliberate.verifiers import VERIFIERS, make_verifier
+
+
+def _budget_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verifier", choices=sorted(VERIFIERS), default="arithmetic")
+    parser.add_argument("--model", help="built-in model name or a GGUF path (local provider)")
+    parser.add_argument("--provider", default="local", help="local (default) or fake (tests)")
+    parser.add_argument("--width", type=int, default=2, help="beam width M")
+    parser.add_argument("--depth", type=int, default=8, help="maximum reasoning steps")
+    parser.add_argument("--step-tokens", type=int, default=96)
+    parser.add_argument("--max-tokens", type=int, default=20_000, help="hard cap on generated tokens")
+    parser.add_argument("--temperature", type=float, default=0.5)
+    parser.add_argument("--top-p", type=float, default=0.95)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--aggregation", default="min", help="min | last | product | mean")
+    parser.add_argument("--selection", default="score", help="score | weighted_vote")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m deliberate", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one strategy on one problem")
+    run.add_argument("--strategy", choices=sorted(STRATEGIES), default="beam_search")
+    run.add_argument("--problem", default="curated:c01", help="e.g. curated:c07, gsm_symbolic:0:3")
+    run.add_argument("--question", help="a custom problem text (overrides --problem)")
+    run.add_argument("--answer", help="reference answer for --question (optional)")
+    run.add_argument("--n", type=int, default=4, help="budget: samples / beams / expansions")
+    run.add_argument("--jsonl", action="store_true", help="emit the event stream as JSON lines")
+    run.add_argument("--full", action="store_true", help="print whole steps, not previews")
+    _budget_args(run)
+
+    replay = commands.add_parser("replay", help="rebuild and print a run from its JSONL events")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--full", action="store_true")
+
+    batch = commands.add_parser("batch", help="problem set x strategies x budgets")
+    batch.add_argument("--set", default="curated", help=f"one of {', '.join(PROBLEM_SETS)}")
+    batch.add_argument("--file", type=Path, help="a JSONL problem file instead of --set")
+    batch.add_argument("--size", type=int, default=20)
+    batch.add_argument("--set-seed", type=int, default=0)
+    batch.add_argument("--strategies", default="direct,chain_of_thought,best_of_n,beam_search")
+    batch.add_argument("--budgets", default="1,4,16")
+    batch.add_argument("--out", type=Path, default=Path("results.csv"))
+    _budget_args(batch)
+    return parser
+
+
+def make_provider(args: argparse.Namespace) -> Provider:
+    if args.provider == "fake":
+        from deliberate.providers.fake import FakeProvider
+
+        return FakeProvider()
+    from deliberate.providers.local import local_provider
+
+    return local_provider(args.model)
+
+
+def make_budget(args: argparse.Namespace, n: int) -> Budget:
+    return Budget(
+        n=n,
+        width=args.width,
+        max_depth=args.depth,
+        step_tokens=args.step_tokens,
+        max_total_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+        aggregation=args.aggregation,
+        selection=args.selection,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    problem = custom_problem(args.question, args.answer) if args.question else find_problem(args.problem)
+    budget = make_budget(args, args.n)
+    provider = make_provider(args)
+    verifier = make_verifier(args.verifier, provider)
+    events = []
+    for event in STRATEGIES[args.strategy](problem, provider, verifier, budget):
+        events.append(event)
+        if args.jsonl:
+            print(to_json_line(event), flush=True)
+    if not args.jsonl:
+        print(format_tree(ReasoningTree.from_events(events), full=args.full))
+        print(format_ledger(Ledger.from_events(events)))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    with args.file.open(encoding="utf-8") as lines:
+        events = from_json_lines(lines)
+    print(format_tree(ReasoningTree.from_events(events), full=args.full))
+    print(format_ledger(Ledger.from_events(events)))
+    return 0
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    left = elapsed / done * (total - done) if done else 0.0
+    bar = "#" * (30 * done // total)
+    sys.stderr.write(f"\r[{bar:<30}] {done}/{total} runs, {elapsed:.0f} s, ~{left:.0f} s left ")
+    sys.stderr.flush()
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    problems: list[Problem] = (
+        load_jsonl(args.file) if args.file else load_problem_set(args.set, seed=args.set_seed, size=args.size)
+    )
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; choose from {sorted(STRATEGIES)}")
+    budgets = [int(b) for b in args.budgets.split(",")]
+    for n in budgets:
+        make_budget(args, n)  # validate every budget before spending any compute
+    provider = make_provider(args)
+    verifier = make_verifier(args.verifier, provider)
+    runs_per_problem = sum(1 if s == "direct" else len(budgets) for s in strategies)
+    total = len(problems) * runs_per_problem
+    rows, started = [], time.perf_counter()
+    _progress(0, total, started)
+    for row in run_batch(problems, strategies, budgets, provider, verifier, make_budget(args, 1)):
+        rows.append(row)
+        _progress(len(rows), total, started)
+    sys.stderr.write("\n")
+    args.out.write_text(rows_to_csv(rows), encoding="utf-8")
+    print(format_summary(summarize(rows)))
+    print(f"results: {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"run": cmd_run, "replay": cmd_replay, "batch": cmd_batch}
+    try:
+        return commands[args.command](args)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,105 @@
+"""The one interface every model backend implements: n completions for a prompt, with usage."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-learn
+
+
+class ProviderError(RuntimeError):
+    """A backend failed in a way the user should read about (bad key, timeout, garbage)."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0  # input tokens served from a prompt cache (billed cheaper by APIs)
+    reasoning_tokens: int = 0  # hidden thinking tokens, included in output_tokens
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million tokens."""
+
+    input_per_million: float
+    output_per_million: float
+    cached_input_per_million: float | None = None
+
+    def cost(self, usage: Usage) -> float:
+        cached_rate = self.cached_input_per_million
+        if cached_rate is None:
+            cached_rate = self.input_per_million
+        fresh = usage.input_tokens - usage.cached_tokens
+        dollars = (
+            fresh * self.input_per_million
+            + usage.cached_tokens * cached_rate
+            + usage.output_tokens * self.output_per_million
+        )
+        return dollars / 1_000_000
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate. `assistant_prefix` is the answer so far, which the model continues."""
+
+    messages: tuple[Message, ...]
+    n: int = 1
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    assistant_prefix: str = ""
+    top_logprobs: int = 0  # >0 asks for the top-k alternatives of each generated token
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError("n must be at least 1")
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str  # stop | length | error
+    usage: Usage
+    seconds: float
+    # Per generated token: {token text: logprob} of the top alternatives, when asked and available.
+    logprobs: tuple[dict[str, float], ...] | None = field(default=None, compare=False)
+    thinking: str = ""  # a thinking summary some APIs return alongside the answer
+
+
+class Provider(ABC):
+    """A model backend. Subclasses implement `generate`; everything else is shared."""
+
+    name: str = "provider"
+    model: str = "unknown"
+    price: Price | None = None  # None: the price is unknown, so costs show "unknown", never $0
+
+    @abstractmethod
+    def generate(self, request: GenerationRequest) -> list[Completion]:
+        """Return exactly `request.n` completions, or raise ProviderError."""
+
+    def count_tokens(self, text: str) -> int:
+        """Token count of `text`; the byte length is a safe upper bound where no tokenizer is at hand."""
+        return len(text.encode())
+
+    def cost(self, usage: Usage) -> float | None:
+        return None if self.price is None else self.price.cost(usage)
+
+    def worst_case_cost(self, request: GenerationRequest, prompt_tokens: int) -> float | None:
+        """Upper bound on a request's cost, for spending caps checked before the call."""
+        if self.price is None:
+            return None
+        n = request.n
+        return self.price.cost(Usage(prompt_tokens * n, request.max_tokens * n))

@@ -1,0 +1,48 @@
+"""A deterministic provider for tests and demos of the plumbing: scripted or seeded text, real usage."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from deliberate.providers.base import Completion, GenerationRequest, Provider, Usage
+
+Script = Callable[[GenerationRequest, int], str]
+
+
+def arithmetic_script(request: GenerationRequest, index: int) -> str:
+    """Writes one short step per call; some samples slip, and depth 3 ends with a boxed answer."""
+    rng = random.Random(f"{request.seed}-{index}-{request.assistant_prefix}")
+    depth = request.assistant_prefix.count("\n\n")
+    a, b = rng.randint(2, 9), rng.randint(2, 9)
+    result = a * b + (rng.random() < 0.3)  # a wrong product now and then, for the PRM to catch
+    step = f"Step {depth + 1}: {a} × {b} = {result}."
+    if depth >= 2 or "\n\n" not in request.stop:
+        step += f" The answer is \\boxed{{{result}}}."
+    return step
+
+
+class FakeProvider(Provider):
+    name = "fake"
+
+    def __init__(self, script: Script = arithmetic_script, model: str = "fake-model") -> None:
+        self.script = script
+        self.model = model
+        self.requests: list[GenerationRequest] = []
+
+    def generate(self, request: GenerationRequest) -> list[Completion]:
+        self.requests.append(request)
+        prompt_tokens = self.count_tokens(
+            "".join(m.content for m in request.messages) + request.assistant_prefix
+        )
+        completions = []
+        for i in range(request.n):
+            words = self.script(request, i).split(" ")[: request.max_tokens]
+            text = " ".join(words)
+            usage = Usage(input_tokens=prompt_tokens, output_tokens=len(words))
+            finish = "length" if len(words) == request.max_tokens else "stop"
+            completions.append(Completion(text, finish, usage, seconds=0.001 * len(words)))
+        return completions
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())

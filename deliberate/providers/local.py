@@ -1,0 +1,150 @@
+"""The embedded offline model (llama.cpp), shared by every caller in the process behind one lock."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deliberate.providers.base import (
+    Completion,
+    GenerationRequest,
+    Price,
+    Provider,
+    ProviderError,
+    Usage,
+)
+from deliberate.providers.local_model import MODELS, ModelFileError, model_path
+
+N_CTX = 4096  # problem + a deep path + one step; more context costs memory for nothing here
+THREADS_ENV = "DELIBERATE_THREADS"
+PRICE_ENV = "DELIBERATE_LOCAL_PRICE"  # "input,output" dollars per million tokens
+# An honest equivalent for a sub-1B model: what hosted APIs charge for their smallest models
+# (e.g. Llama-3.2-1B at about $0.02-0.05 per million tokens). Change it with DELIBERATE_LOCAL_PRICE.
+DEFAULT_PRICE = Price(input_per_million=0.03, output_per_million=0.06)
+
+
+def local_price() -> Price:
+    text = os.environ.get(PRICE_ENV)
+    if not text:
+        return DEFAULT_PRICE
+    try:
+        input_price, output_price = (float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise ValueError(f"{PRICE_ENV} must be 'input,output' dollars per million, got {text!r}") from exc
+    return Price(input_price, output_price)
+
+
+class LocalProvider(Provider):
+    name = "local"
+
+    def __init__(self, path: Path, label: str, threads: int | None = None) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.model = label
+        self.price = local_price()
+        self.path = path
+        self._lock = threading.Lock()  # one llama.cpp context: callers take turns
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=N_CTX,
+                n_threads=threads or int(os.environ.get(THREADS_ENV, os.cpu_count() or 2)),
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"llama.cpp could not load {path}: {exc}") from exc
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelFileError(f"{path} has no chat template; use an instruct model")
+        vocab = self._llm._model
+        self._chat = Jinja2ChatFormatter(
+            template=template,
+            eos_token=vocab.token_get_text(self._llm.token_eos()),
+            bos_token=vocab.token_get_text(self._llm.token_bos()),
+        )
+
+    def prompt(self, request: GenerationRequest) -> str:
+        """The chat-formatted prompt with the answer so far appended, for the model to continue."""
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        return self._chat(messages=messages).prompt + request.assistant_prefix
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def generate(self, request: GenerationRequest) -> list[Completion]:
+        prompt = self.prompt(request)
+        with self._lock:
+            tokens = self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+            room = N_CTX - len(tokens)
+            if room < 8:
+                raise ProviderError(
+                    f"the problem and the steps so far are {len(tokens):,} tokens, beyond what "
+                    f"the local model's context ({N_CTX:,} tokens) can continue"
+                )
+            if request.top_logprobs and request.max_tokens == 1:
+                return [self._next_token(tokens, request.top_logprobs)] * request.n
+            return [self._complete(tokens, request, i, room) for i in range(request.n)]
+
+    def _complete(
+        self, tokens: list[int], request: GenerationRequest, index: int, room: int
+    ) -> Completion:
+        start = time.perf_counter()
+        seed = None if request.seed is None else request.seed + index
+        # llama-cpp-python keeps the KV cache of the longest common prefix with the previous call,
+        # so the N samples of one prompt prefill it once.
+        out = self._llm.create_completion(
+            tokens,
+            max_tokens=min(request.max_tokens, room),
+            temperature=request.temperature,
+            top_p=request.top_p,
+            stop=list(request.stop) or None,
+            seed=seed,
+        )
+        choice = out["choices"][0]
+        usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"])
+        return Completion(
+            choice["text"], choice["finish_reason"] or "stop", usage, time.perf_counter() - start
+        )
+
+    def _next_token(self, tokens: list[int], top: int) -> Completion:
+        """One forward pass and the top-k logprobs of the next token (for model-as-PRM)."""
+        start = time.perf_counter()
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        common = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(tokens) - 1)  # evaluate at least one token to get fresh logits
+        llm.n_tokens = common
+        llm.eval(tokens[common:])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        logprobs = logits - np.logaddexp.reduce(logits)
+        best = np.argpartition(logprobs, -top)[-top:]
+        alternatives = {
+            llm.detokenize([int(t)]).decode(errors="replace"): float(logprobs[t]) for t in best
+        }
+        text = llm.detokenize([int(best[np.argmax(logprobs[best])])]).decode(errors="replace")
+        usage = Usage(input_tokens=len(tokens), output_tokens=1, cached_tokens=common)
+        return Completion(text, "length", usage, time.perf_counter() - start, (alternatives,))
+
+
+_shared: dict[str, LocalProvider] = {}
+_loading = threading.Lock()
+
+
+def local_provider(name: str | None = None) -> LocalProvider:
+    """The process-wide provider for a model (loaded once; later callers share it)."""
+    path = model_path(name)
+    key = str(path)
+    with _loading:
+        if key not in _shared:
+            label = next((s.label for s in MODELS.values() if path.name == f"{s.name}.gguf"), path.stem)
+            _shared[key] = LocalProvider(path, label)
+        return _shared[key]

@@ -1,0 +1,46 @@
+"""Inference-time strategies by name. Each is `(problem, provider, verifier, budget) -> events`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial, update_wrapper
+
+from deliberate.budget import Budget
+from deliberate.events import Event
+from deliberate.problems.base import Problem
+from deliberate.providers.base import Provider
+from deliberate.strategies.context import StrategyBody, run_strategy
+from deliberate.strategies.mcts import mcts
+from deliberate.strategies.refine import self_refine
+from deliberate.strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
+from deliberate.strategies.search import beam_search, dvts
+from deliberate.verifiers.base import Verifier
+
+Strategy = Callable[[Problem, Provider, Verifier, Budget], Iterator[Event]]
+
+
+def _register(name: str, body: StrategyBody) -> Strategy:
+    run = partial(run_strategy, name, body)
+    return update_wrapper(run, body)  # keeps the body's docstring: the UI's one-line explanation
+
+
+STRATEGIES: dict[str, Strategy] = {
+    name: _register(name, body)
+    for name, body in {
+        "direct": direct,
+        "chain_of_thought": chain_of_thought,
+        "self_consistency": self_consistency,
+        "best_of_n": best_of_n,
+        "beam_search": beam_search,
+        "dvts": dvts,
+        "mcts": mcts,
+        "self_refine": self_refine,
+    }.items()
+}
+
+SYSTEM_2 = [name for name in STRATEGIES if name != "direct"]
+
+
+def describe(name: str) -> str:
+    """The strategy's one-line explanation."""
+    return (STRATEGIES[name].__doc__ or name).strip().splitlines()[0]

@@ -1,0 +1,306 @@
+"""What every strategy shares: prompting, capped model calls, scoring, and the events they emit."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from deliberate.budget import Budget
+from deliberate.events import (
+    ROOT,
+    AnswerChosen,
+    Event,
+    NodeAdded,
+    NodePruned,
+    NodeSelected,
+    RunFinished,
+    RunStarted,
+    Status,
+    StepScored,
+    UsageRecorded,
+)
+from deliberate.problems.base import Problem
+from deliberate.providers.base import (
+    STEP_STOP,
+    Completion,
+    GenerationRequest,
+    Message,
+    Provider,
+    ProviderError,
+)
+from deliberate.tree import ReasoningTree
+from deliberate.verifiers.aggregate import aggregate
+from deliberate.verifiers.base import Verifier
+from deliberate.verifiers.grading import extract_answer, has_final_answer
+
+T = TypeVar("T")
+Steps = Generator[Event, None, T]
+
+SOLVE_PROMPT = (
+    "Solve the problem step by step. Write each step as one short paragraph and leave a blank "
+    "line between steps. Check each calculation. {answer_format}"
+)
+
+
+class RunStopped(Exception):
+    """The run cannot continue (a cap is reached, or the provider failed); keep what exists."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Choice:
+    node_id: str | None
+    answer: str | None
+    method: str
+
+
+class RunContext:
+    """One run's state. Every event goes through `emit`, which folds it into `self.tree`."""
+
+    def __init__(
+        self,
+        strategy: str,
+        problem: Problem,
+        provider: Provider,
+        verifier: Verifier,
+        budget: Budget,
+    ) -> None:
+        self.strategy = strategy
+        self.problem = problem
+        self.provider = provider
+        self.verifier = verifier
+        self.budget = budget
+        self.tree = ReasoningTree()
+        self.generated_tokens = 0
+        self.spent_usd = 0.0
+        self.run_id = uuid.uuid4().hex[:12]
+        self._ids = itertools.count(1)
+
+    def emit(self, event: Event) -> Event:
+        self.tree.apply(event)
+        return event
+
+    def started(self) -> RunStarted:
+        return RunStarted(
+            run_id=self.run_id,
+            strategy=self.strategy,
+            question=self.problem.question,
+            reference=self.problem.answer,
+            provider=self.provider.name,
+            model=self.provider.model,
+            verifier=self.verifier.name,
+            budget=self.budget.to_dict(),
+            problem_id=self.problem.id,
+        )
+
+    def status(self, text: str) -> Event:
+        return self.emit(Status(text))
+
+    def solve_messages(self) -> tuple[Message, ...]:
+        system = SOLVE_PROMPT.format(answer_format=self.problem.answer_format)
+        return (Message("system", system), Message("user", self.problem.question))
+
+    def prefix(self, node_id: str) -> str:
+        """The answer so far along the path to `node_id`, ready for the model to continue."""
+        if node_id == ROOT:
+            return ""
+        return "\n\n".join(self.tree.steps(node_id)) + "\n\n"
+
+    def is_terminal(self, node_id: str) -> bool:
+        node = self.tree.graph.nodes[node_id]
+        return node.get("answer") is not None or not node["text"]
+
+    def _check_caps(self, request: GenerationRequest) -> GenerationRequest:
+        """Shrink the request to what is left of the token cap; refuse if a cap is spent."""
+        left = self.budget.max_total_tokens - self.generated_tokens
+        if left <= 0:
+            raise RunStopped(
+                "token_cap", f"stopped at the token cap ({self.budget.max_total_tokens:,} tokens)"
+            )
+        n = min(request.n, left)
+        max_tokens = max(1, min(request.max_tokens, left // n))
+        request = GenerationRequest(**{**request.__dict__, "n": n, "max_tokens": max_tokens})
+        if self.budget.max_dollars is not None:
+            prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
+            worst = self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
+            if worst is not None and self.spent_usd + worst > self.budget.max_dollars:
+                raise RunStopped(
+                    "spend_cap",
+                    f"stopped before a call that could cost up to ${worst:.4f}: the run's cap is "
+                    f"${self.budget.max_dollars:.4f} and ${self.spent_usd:.4f} is spent",
+                )
+        return request
+
+    def call(self, request: GenerationRequest) -> list[Completion]:
+        request = self._check_caps(request)
+        try:
+            completions = self.provider.generate(request)
+        except ProviderError as exc:
+            raise RunStopped("error", str(exc)) from exc
+        return completions
+
+    def usage_event(
+        self, completion: Completion, role: str, node_id: str | None, cost: float | None
+    ) -> Event:
+        if role == "generate":
+            self.generated_tokens += completion.usage.output_tokens
+        self.spent_usd += cost or 0.0
+        return self.emit(
+            UsageRecorded(
+                role=role,
+                model=self.provider.model if role == "generate" else self.verifier.model,
+                input_tokens=completion.usage.input_tokens,
+                output_tokens=completion.usage.output_tokens,
+                seconds=round(completion.seconds, 4),
+                node_id=node_id,
+                cached_tokens=completion.usage.cached_tokens,
+                reasoning_tokens=completion.usage.reasoning_tokens,
+                cost_usd=cost,
+            )
+        )
+
+    def add_nodes(
+        self, parent_id: str, completions: Sequence[Completion], role: str, whole_answer: bool
+    ) -> Steps[list[str]]:
+        """One node per completion, with its usage; `whole_answer` nodes always end the path."""
+        ids = []
+        for completion in completions:
+            node_id = f"n{next(self._ids)}"
+            text = completion.text.strip()
+            finished = whole_answer or has_final_answer(text) or not text
+            # A whole answer stands alone; a step's answer may lean on the steps before it.
+            source = text if whole_answer else self.prefix(parent_id) + text
+            answer = extract_answer(source) if finished and role != "critique" else None
+            yield self.emit(
+                NodeAdded(node_id, parent_id, text, role, completion.usage.output_tokens, answer)
+            )
+            cost = self.provider.cost(completion.usage)
+            yield self.usage_event(completion, "generate", node_id, cost)
+            ids.append(node_id)
+        return ids
+
+    def expand(self, parent_id: str, n: int) -> Steps[list[str]]:
+        """Sample `n` next steps after `parent_id`, each ending at a blank line."""
+        request = GenerationRequest(
+            messages=self.solve_messages(),
+            n=n,
+            max_tokens=self.budget.step_tokens,
+            temperature=self.budget.temperature,
+            top_p=self.budget.top_p,
+            stop=(STEP_STOP,),
+            seed=self.budget.seed + next(self._ids) * 1009,
+            assistant_prefix=self.prefix(parent_id),
+        )
+        completions = self.call(request)
+        last_step = self.tree.graph.nodes[parent_id]["depth"] + 1 >= self.budget.max_depth
+        return (yield from self.add_nodes(parent_id, completions, "step", whole_answer=last_step))
+
+    def sample(
+        self,
+        n: int,
+        *,
+        messages: tuple[Message, ...] | None = None,
+        parent_id: str = ROOT,
+        role: str = "sample",
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Steps[list[str]]:
+        """Sample `n` whole answers in one request (native n where the backend has it)."""
+        request = GenerationRequest(
+            messages=messages or self.solve_messages(),
+            n=n,
+            max_tokens=max_tokens or self.budget.sample_tokens,
+            temperature=self.budget.temperature if temperature is None else temperature,
+            top_p=self.budget.top_p,
+            seed=self.budget.seed + next(self._ids) * 1009,
+        )
+        completions = self.call(request)
+        return (yield from self.add_nodes(parent_id, completions, role, whole_answer=True))
+
+    def score(self, node_ids: Sequence[str]) -> Steps[list[float]]:
+        """PRM-score the last step of each node's path."""
+        if not node_ids:
+            return []
+        paths = [self.tree.steps(n) for n in node_ids]
+        scored = self.verifier.score(self.problem.question, paths)
+        for node_id, value, detail in zip(node_ids, scored.scores, scored.details, strict=True):
+            yield self.emit(StepScored(node_id, value, self.verifier.name, detail))
+        yield from self._verify_usage(scored.calls)
+        return list(scored.scores)
+
+    def score_samples(self, node_ids: Sequence[str]) -> Steps[list[float]]:
+        """PRM-score every step inside whole-answer nodes; a node's score is the aggregate."""
+        values = []
+        for node_id in node_ids:
+            steps = [s for s in self.tree.graph.nodes[node_id]["text"].split(STEP_STOP) if s.strip()]
+            steps = steps or [""]
+            scored = self.verifier.score(
+                self.problem.question, [steps[: i + 1] for i in range(len(steps))]
+            )
+            value = aggregate(scored.scores, self.budget.aggregation)
+            detail = "; ".join(f"step {i + 1}: {d}" for i, d in enumerate(scored.details))
+            yield self.emit(
+                StepScored(node_id, value, self.verifier.name, detail, tuple(scored.scores))
+            )
+            yield from self._verify_usage(scored.calls)
+            values.append(value)
+        return values
+
+    def _verify_usage(self, calls: Sequence[Completion]) -> Iterator[Event]:
+        for completion in calls:
+            yield self.usage_event(completion, "verify", None, self.verifier.cost(completion))
+
+    def path_score(self, node_id: str) -> float:
+        scores = [
+            self.tree.graph.nodes[n]["score"]
+            for n in self.tree.path(node_id)
+            if self.tree.graph.nodes[n]["score"] is not None
+        ]
+        return aggregate(scores, self.budget.aggregation) if scores else 0.0
+
+    def prune(self, node_ids: Sequence[str], reason: str) -> Iterator[Event]:
+        for node_id in node_ids:
+            yield self.emit(NodePruned(node_id, reason))
+
+    def select(self, node_ids: Sequence[str], reason: str) -> Iterator[Event]:
+        for node_id in node_ids:
+            yield self.emit(NodeSelected(node_id, reason))
+
+    def best_so_far(self) -> Choice:
+        """When a run stops early: the best-scored finished path, else the best partial one."""
+        nodes = [n for n in self.tree.graph if n != ROOT]
+        if not nodes:
+            return Choice(None, None, "no step was written")
+        finished = [n for n in nodes if self.tree.graph.nodes[n].get("answer") is not None]
+        pool = finished or nodes
+        best = max(pool, key=lambda n: (self.path_score(n), self.tree.graph.nodes[n]["depth"]))
+        answer = self.tree.graph.nodes[best].get("answer") or extract_answer(self.prefix(best))
+        return Choice(best, answer, "best path so far (run stopped early)")
+
+
+StrategyBody = Callable[[RunContext], Steps[Choice]]
+
+
+def run_strategy(name: str, body: StrategyBody, problem, provider, verifier, budget) -> Iterator[Event]:
+    """Drive a strategy body and always end with exactly one AnswerChosen and one RunFinished."""
+    ctx = RunContext(name, problem, provider, verifier, budget)
+    yield ctx.emit(ctx.started())
+    start = time.perf_counter()
+    try:
+        choice = yield from body(ctx)
+        reason, message = "complete", ""
+    except RunStopped as stop:
+        choice = ctx.best_so_far()
+        reason, message = stop.reason, str(stop)
+    yield ctx.emit(
+        AnswerChosen(choice.node_id, choice.answer, problem.grade(choice.answer), choice.method)
+    )
+    elapsed = time.perf_counter() - start
+    yield ctx.emit(RunFinished(reason, message or f"finished in {elapsed:.1f} s"))

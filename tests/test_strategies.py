@@ -1,0 +1,130 @@
+"""Every strategy on the real 0.5B model with tiny budgets and fixed seeds."""
+
+import pytest
+
+from deliberate.budget import Budget
+from deliberate.events import (
+    AnswerChosen,
+    NodeAdded,
+    RunFinished,
+    RunStarted,
+    Status,
+    UsageRecorded,
+    from_json_lines,
+    to_json_line,
+)
+from deliberate.ledger import Ledger
+from deliberate.strategies import STRATEGIES, describe
+from deliberate.tree import ReasoningTree
+
+TINY = Budget(n=2, width=2, max_depth=3, step_tokens=40, max_total_tokens=600, seed=7)
+
+
+def run(strategy, problem, provider, verifier, budget=TINY):
+    return list(STRATEGIES[strategy](problem, provider, verifier, budget))
+
+
+def check_stream(events, budget):
+    """The invariants every run must keep, whatever the strategy."""
+    assert isinstance(events[0], RunStarted)
+    assert isinstance(events[-1], RunFinished)
+    assert sum(isinstance(e, AnswerChosen) for e in events) == 1
+    assert sum(isinstance(e, RunFinished) for e in events) == 1
+    tree = ReasoningTree.from_events(events)  # raises if an event names a missing node
+    assert len(tree) > 1
+    usages = [e for e in events if isinstance(e, UsageRecorded)]
+    ledger = Ledger.from_events(events)
+    assert ledger.total.output_tokens == sum(u.output_tokens for u in usages)
+    assert ledger.total.input_tokens == sum(u.input_tokens for u in usages)
+    assert ledger.total.calls == len(usages)
+    generated = sum(u.output_tokens for u in usages if u.role == "generate")
+    assert generated <= budget.max_total_tokens
+    nodes = [e for e in events if isinstance(e, NodeAdded)]
+    assert all(any(u.node_id == n.node_id for u in usages) for n in nodes), "a node without a call"
+    replayed = ReasoningTree.from_events(from_json_lines(to_json_line(e) for e in events))
+    assert replayed.signature() == tree.signature()
+    assert replayed.chosen == tree.chosen
+    return tree
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_strategy_on_real_model(strategy, pens, local, arithmetic):
+    events = run(strategy, pens, local, arithmetic)
+    tree = check_stream(events, TINY)
+    assert tree.chosen.correct in (True, False)  # the problem has a reference answer
+    assert describe(strategy)
+
+
+@pytest.mark.model
+def test_beam_search_keeps_at_most_n_live_beams(pens, local, arithmetic):
+    budget = Budget(n=4, width=2, max_depth=3, step_tokens=32, max_total_tokens=800, seed=3)
+    events = run("beam_search", pens, local, arithmetic, budget)
+    tree = ReasoningTree()
+    for event in events:
+        tree.apply(event)
+        if isinstance(event, Status):  # a new depth starts: count what is still alive
+            g = tree.graph
+            live = [
+                n
+                for n in tree.leaves()
+                if not g.nodes[n]["pruned"] and g.nodes[n]["answer"] is None and g.nodes[n]["text"]
+            ]
+            assert len(live) <= budget.n
+    check_stream(events, budget)
+
+
+@pytest.mark.model
+def test_token_cap_stops_cleanly_with_an_answer(pens, local, arithmetic):
+    budget = Budget(n=4, width=2, max_depth=6, step_tokens=64, max_total_tokens=100, seed=1)
+    events = run("beam_search", pens, local, arithmetic, budget)
+    check_stream(events, budget)
+    assert events[-1].reason == "token_cap"
+    assert "token cap" in events[-1].message
+
+
+@pytest.mark.model
+def test_model_judge_costs_are_verification(pens, local):
+    from deliberate.verifiers import make_verifier
+
+    judge = make_verifier("model_judge", local)
+    events = run("beam_search", pens, local, judge)
+    check_stream(events, TINY)
+    ledger = Ledger.from_events(events)
+    assert ledger.role("verify").calls > 0
+    assert ledger.role("verify").output_tokens == ledger.role("verify").calls  # one token each
+    scored = [e for e in events if e.kind == "step_scored"]
+    assert scored and all(0.0 <= e.score <= 1.0 for e in scored)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_fake_provider_streams_keep_invariants(strategy, pens, fake, arithmetic):
+    budget = Budget(n=4, width=2, max_depth=4, step_tokens=16, max_total_tokens=2_000, seed=2)
+    check_stream(run(strategy, pens, fake, arithmetic, budget), budget)
+
+
+def test_same_seed_same_run(pens, fake, arithmetic):
+    first = run("mcts", pens, fake, arithmetic)
+    second = run("mcts", pens, fake, arithmetic)
+    assert ReasoningTree.from_events(first).signature() == ReasoningTree.from_events(
+        second
+    ).signature()
+
+
+def test_provider_failure_keeps_the_partial_tree(pens, arithmetic):
+    from deliberate.providers.base import ProviderError
+    from deliberate.providers.fake import FakeProvider, arithmetic_script
+
+    calls = {"n": 0}
+
+    def flaky(request, index):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise ProviderError("the server answered 500 three times")
+        return arithmetic_script(request, index)
+
+    events = run("beam_search", pens, FakeProvider(flaky), arithmetic)
+    tree = check_stream(events, TINY)
+    assert events[-1].reason == "error"
+    assert "500" in events[-1].message
+    assert len(tree) >= 3  # what was computed before the failure is still there
