@@ -41,16 +41,27 @@ class Budget:
 
         for name in ("n", "width", "max_depth", "step_tokens", "max_total_tokens", "seed"):
             value = getattr(self, name)
-            need(isinstance(value, int) and not isinstance(value, bool), f"{name} must be a whole number")
+            need(
+                isinstance(value, int) and not isinstance(value, bool),
+                f"{name} must be a whole number",
+            )
         need(1 <= self.n <= MAX_N, f"budget n must be between 1 and {MAX_N} (got {self.n})")
         need(1 <= self.width <= 64, f"width must be between 1 and 64 (got {self.width})")
-        need(1 <= self.max_depth <= 64, f"max_depth must be between 1 and 64 (got {self.max_depth})")
-        need(8 <= self.step_tokens <= 4096, f"step_tokens must be between 8 and 4096 (got {self.step_tokens})")
+        need(
+            1 <= self.max_depth <= 64, f"max_depth must be between 1 and 64 (got {self.max_depth})"
+        )
+        need(
+            8 <= self.step_tokens <= 4096,
+            f"step_tokens must be between 8 and 4096 (got {self.step_tokens})",
+        )
         need(
             1 <= self.max_total_tokens <= MAX_TOTAL_TOKENS,
             f"max_total_tokens must be between 1 and {MAX_TOTAL_TOKENS:,} (got {self.max_total_tokens})",
         )
-        need(0.0 <= self.temperature <= 2.0, f"temperature must be between 0 and 2 (got {self.temperature})")
+        need(
+            0.0 <= self.temperature <= 2.0,
+            f"temperature must be between 0 and 2 (got {self.temperature})",
+        )
         need(0.0 < self.top_p <= 1.0, f"top_p must be in (0, 1] (got {self.top_p})")
         need(self.aggregation in AGGREGATIONS, f"aggregation must be one of {sorted(AGGREGATIONS)}")
         need(self.selection in SELECTIONS, f"selection must be one of {SELECTIONS}")

@@ -29,7 +29,9 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=2, help="beam width M")
     parser.add_argument("--depth", type=int, default=8, help="maximum reasoning steps")
     parser.add_argument("--step-tokens", type=int, default=96)
-    parser.add_argument("--max-tokens", type=int, default=20_000, help="hard cap on generated tokens")
+    parser.add_argument(
+        "--max-tokens", type=int, default=20_000, help="hard cap on generated tokens"
+    )
     parser.add_argument("--temperature", type=float, default=0.5)
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
@@ -93,7 +95,9 @@ def make_budget(args: argparse.Namespace, n: int) -> Budget:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    problem = custom_problem(args.question, args.answer) if args.question else find_problem(args.problem)
+    problem = (
+        custom_problem(args.question, args.answer) if args.question else find_problem(args.problem)
+    )
     budget = make_budget(args, args.n)
     provider = make_provider(args)
     verifier = make_verifier(args.verifier, provider)
@@ -126,7 +130,9 @@ def _progress(done: int, total: int, started: float) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     problems: list[Problem] = (
-        load_jsonl(args.file) if args.file else load_problem_set(args.set, seed=args.set_seed, size=args.size)
+        load_jsonl(args.file)
+        if args.file
+        else load_problem_set(args.set, seed=args.set_seed, size=args.size)
     )
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in STRATEGIES]

@@ -148,7 +148,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     extra = set(data) - names
     if extra:
         raise ValueError(f"event {kind!r} has unexpected fields {sorted(extra)}")
-    return cls(**data)
+    # JSON has no tuples; events hold tuples so that they stay hashable and compare equal.
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 def to_json_line(event: Event) -> str:

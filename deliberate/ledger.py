@@ -58,7 +58,9 @@ class Ledger:
             total.reasoning_tokens += totals.reasoning_tokens
             total.seconds += totals.seconds
             if total.cost_usd is not None:
-                total.cost_usd = None if totals.cost_usd is None else total.cost_usd + totals.cost_usd
+                total.cost_usd = (
+                    None if totals.cost_usd is None else total.cost_usd + totals.cost_usd
+                )
         return total
 
 

@@ -48,7 +48,9 @@ class ReasoningTree:
                 g.nodes[ROOT]["text"] = event.question
             case NodeAdded():
                 if event.parent_id not in g:
-                    raise ValueError(f"node {event.node_id} refers to unknown parent {event.parent_id}")
+                    raise ValueError(
+                        f"node {event.node_id} refers to unknown parent {event.parent_id}"
+                    )
                 g.add_node(
                     event.node_id,
                     text=event.text,

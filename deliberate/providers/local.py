@@ -34,7 +34,9 @@ def local_price() -> Price:
     try:
         input_price, output_price = (float(x) for x in text.split(","))
     except ValueError as exc:
-        raise ValueError(f"{PRICE_ENV} must be 'input,output' dollars per million, got {text!r}") from exc
+        raise ValueError(
+            f"{PRICE_ENV} must be 'input,output' dollars per million, got {text!r}"
+        ) from exc
     return Price(input_price, output_price)
 
 
@@ -145,6 +147,8 @@ def local_provider(name: str | None = None) -> LocalProvider:
     key = str(path)
     with _loading:
         if key not in _shared:
-            label = next((s.label for s in MODELS.values() if path.name == f"{s.name}.gguf"), path.stem)
+            label = next(
+                (s.label for s in MODELS.values() if path.name == f"{s.name}.gguf"), path.stem
+            )
             _shared[key] = LocalProvider(path, label)
         return _shared[key]

@@ -6,7 +6,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from deliberate.budget import Budget
@@ -42,8 +42,17 @@ Steps = Generator[Event, None, T]
 
 SOLVE_PROMPT = (
     "Solve the problem step by step. Write each step as one short paragraph and leave a blank "
-    "line between steps. Check each calculation. {answer_format}"
+    "line between steps. Check each calculation. Do not write code. {answer_format}"
 )
+
+
+def is_lead_in(text: str) -> bool:
+    """A heading or an announcement ("Step 2: find the total.**", "as follows:") without content."""
+    if not text or has_final_answer(text):
+        return False
+    one_line = "\n" not in text
+    heading = one_line and (text.startswith(("**", "#")) or len(text) < 25)
+    return text.endswith(":") or heading
 
 
 class RunStopped(Exception):
@@ -144,14 +153,16 @@ class RunContext:
             completions = self.provider.generate(request)
         except ProviderError as exc:
             raise RunStopped("error", str(exc)) from exc
+        # Counted now, not when the events go out, so that the next call sees the true total.
+        self.generated_tokens += sum(c.usage.output_tokens for c in completions)
+        self.spent_usd += sum(self.provider.cost(c.usage) or 0.0 for c in completions)
         return completions
 
     def usage_event(
         self, completion: Completion, role: str, node_id: str | None, cost: float | None
     ) -> Event:
-        if role == "generate":
-            self.generated_tokens += completion.usage.output_tokens
-        self.spent_usd += cost or 0.0
+        if role == "verify":
+            self.spent_usd += cost or 0.0
         return self.emit(
             UsageRecorded(
                 role=role,
@@ -167,27 +178,31 @@ class RunContext:
         )
 
     def add_nodes(
-        self, parent_id: str, completions: Sequence[Completion], role: str, whole_answer: bool
+        self,
+        parent_id: str,
+        groups: Sequence[Sequence[Completion]],
+        role: str,
+        whole_answer: bool,
     ) -> Steps[list[str]]:
-        """One node per completion, with its usage; `whole_answer` nodes always end the path."""
+        """One node per group of calls, with each call's usage; `whole_answer` nodes end the path."""
         ids = []
-        for completion in completions:
+        for calls in groups:
             node_id = f"n{next(self._ids)}"
-            text = completion.text.strip()
+            text = "\n\n".join(c.text.strip() for c in calls if c.text.strip())
             finished = whole_answer or has_final_answer(text) or not text
             # A whole answer stands alone; a step's answer may lean on the steps before it.
             source = text if whole_answer else self.prefix(parent_id) + text
             answer = extract_answer(source) if finished and role != "critique" else None
-            yield self.emit(
-                NodeAdded(node_id, parent_id, text, role, completion.usage.output_tokens, answer)
-            )
-            cost = self.provider.cost(completion.usage)
-            yield self.usage_event(completion, "generate", node_id, cost)
+            tokens = sum(c.usage.output_tokens for c in calls)
+            yield self.emit(NodeAdded(node_id, parent_id, text, role, tokens, answer))
+            for call in calls:
+                yield self.usage_event(call, "generate", node_id, self.provider.cost(call.usage))
             ids.append(node_id)
         return ids
 
     def expand(self, parent_id: str, n: int) -> Steps[list[str]]:
         """Sample `n` next steps after `parent_id`, each ending at a blank line."""
+        prefix = self.prefix(parent_id)
         request = GenerationRequest(
             messages=self.solve_messages(),
             n=n,
@@ -196,11 +211,24 @@ class RunContext:
             top_p=self.budget.top_p,
             stop=(STEP_STOP,),
             seed=self.budget.seed + next(self._ids) * 1009,
-            assistant_prefix=self.prefix(parent_id),
+            assistant_prefix=prefix,
         )
-        completions = self.call(request)
+        groups = [[c] for c in self.call(request)]
+        stopped = None
+        for calls in groups:
+            lead = calls[0].text.strip()
+            if is_lead_in(lead) and stopped is None:
+                # "We follow these steps:" is not a step yet: write its body into the same node.
+                more = replace(request, n=1, assistant_prefix=prefix + lead + STEP_STOP)
+                try:
+                    calls += self.call(more)
+                except RunStopped as stop:
+                    stopped = stop  # keep the steps already paid for, then stop
         last_step = self.tree.graph.nodes[parent_id]["depth"] + 1 >= self.budget.max_depth
-        return (yield from self.add_nodes(parent_id, completions, "step", whole_answer=last_step))
+        ids = yield from self.add_nodes(parent_id, groups, "step", whole_answer=last_step)
+        if stopped is not None:
+            raise stopped
+        return ids
 
     def sample(
         self,
@@ -221,8 +249,8 @@ class RunContext:
             top_p=self.budget.top_p,
             seed=self.budget.seed + next(self._ids) * 1009,
         )
-        completions = self.call(request)
-        return (yield from self.add_nodes(parent_id, completions, role, whole_answer=True))
+        groups = [[c] for c in self.call(request)]
+        return (yield from self.add_nodes(parent_id, groups, role, whole_answer=True))
 
     def score(self, node_ids: Sequence[str]) -> Steps[list[float]]:
         """PRM-score the last step of each node's path."""
@@ -239,7 +267,9 @@ class RunContext:
         """PRM-score every step inside whole-answer nodes; a node's score is the aggregate."""
         values = []
         for node_id in node_ids:
-            steps = [s for s in self.tree.graph.nodes[node_id]["text"].split(STEP_STOP) if s.strip()]
+            steps = [
+                s for s in self.tree.graph.nodes[node_id]["text"].split(STEP_STOP) if s.strip()
+            ]
             steps = steps or [""]
             scored = self.verifier.score(
                 self.problem.question, [steps[: i + 1] for i in range(len(steps))]
@@ -288,7 +318,9 @@ class RunContext:
 StrategyBody = Callable[[RunContext], Steps[Choice]]
 
 
-def run_strategy(name: str, body: StrategyBody, problem, provider, verifier, budget) -> Iterator[Event]:
+def run_strategy(
+    name: str, body: StrategyBody, problem, provider, verifier, budget
+) -> Iterator[Event]:
     """Drive a strategy body and always end with exactly one AnswerChosen and one RunFinished."""
     ctx = RunContext(name, problem, provider, verifier, budget)
     yield ctx.emit(ctx.started())

@@ -49,7 +49,9 @@ def mcts(ctx: RunContext) -> Steps[Choice]:
             visits[ancestor] += len(children)
             total[ancestor] += gained
             if ancestor != ROOT:
-                yield ctx.emit(NodeStats(ancestor, visits[ancestor], total[ancestor] / visits[ancestor]))
+                yield ctx.emit(
+                    NodeStats(ancestor, visits[ancestor], total[ancestor] / visits[ancestor])
+                )
     leaves = [n for n in g if n != ROOT and g.out_degree(n) == 0]
     best = best_answer_node(ctx, leaves)
     yield from ctx.select([best], "best finished path by PRM")

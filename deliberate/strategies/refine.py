@@ -36,13 +36,13 @@ def self_refine(ctx: RunContext) -> Steps[Choice]:
         )
         verdict = ctx.tree.graph.nodes[critique]["text"]
         if "NO ERRORS" in verdict.upper():
-            return Choice(current, ctx.tree.graph.nodes[current]["answer"], "critique found no errors")
+            return Choice(
+                current, ctx.tree.graph.nodes[current]["answer"], "critique found no errors"
+            )
         yield ctx.status(f"round {round_index} of {rounds}: revising")
         revise = (
             Message("system", REVISE_PROMPT.format(answer_format=ctx.problem.answer_format)),
-            Message(
-                "user", f"Problem: {question}\n\nSolution:\n{draft}\n\nReview:\n{verdict}"
-            ),
+            Message("user", f"Problem: {question}\n\nSolution:\n{draft}\n\nReview:\n{verdict}"),
         )
         (current,) = yield from ctx.sample(1, messages=revise, parent_id=critique, role="revision")
         yield from ctx.score_samples([current])

@@ -26,16 +26,23 @@ def beam_search(ctx: RunContext) -> Steps[Choice]:
         candidates = []
         for beam in active:
             candidates += yield from ctx.expand(beam, ways)
-        yield ctx.status(f"depth {depth}: scoring {len(candidates)} candidate steps, keeping {keep}")
+        yield ctx.status(
+            f"depth {depth}: scoring {len(candidates)} candidate steps, keeping {keep}"
+        )
         yield from ctx.score(candidates)
         done = [c for c in candidates if ctx.is_terminal(c)]
         finished += done
-        ranked = sorted(
-            (c for c in candidates if c not in done), key=ctx.path_score, reverse=True
-        )
-        active = ranked[: max(0, keep - len(finished))] if len(finished) < keep else []
+        ranked = sorted((c for c in candidates if c not in done), key=ctx.path_score, reverse=True)
+        # Small models often write the same step twice; a copy would waste a beam.
+        unique, seen = [], set()
+        for candidate in ranked:
+            if (text := ctx.prefix(candidate)) not in seen:
+                seen.add(text)
+                unique.append(candidate)
+        yield from ctx.prune([c for c in ranked if c not in unique], "same text as a kept step")
+        active = unique[: max(0, keep - len(finished))]
         yield from ctx.select(active, f"kept at depth {depth}")
-        yield from ctx.prune([c for c in ranked if c not in active], f"cut at depth {depth}")
+        yield from ctx.prune([c for c in unique if c not in active], f"cut at depth {depth}")
     return (yield from _finish(ctx, finished, active, f"best of {len(finished)} finished beams"))
 
 
