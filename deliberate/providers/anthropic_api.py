@@ -1,0 +1,136 @@
+"""Anthropic's Messages API, with assistant prefill and extended thinking.
+
+- `assistant_prefix`: sent as a final assistant turn (prefill), so the model continues the very
+  text. The API refuses trailing whitespace there, and the prefix ends with the blank line that
+  closes a step, so the whitespace is stripped and the reply's leading whitespace dropped. A model
+  that refuses prefill (400) gets the continuation turn OpenAI gets, from then on.
+- `stop`: the API refuses whitespace-only stop sequences such as the step separator "\\n\\n", so
+  those are applied to the reply here; the tokens past the cut are billed (at most max_tokens).
+- `n`: no native n; n concurrent requests.
+- Sampling: this SDK's Messages API has no temperature, top_p or seed; samples differ by the
+  model's own sampling.
+- No logprobs: the model-as-PRM judge reads a rating from the text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from deliberate.providers.api import ApiProvider, continuation, cut_at_stops
+from deliberate.providers.base import (
+    Completion,
+    GenerationRequest,
+    Message,
+    Price,
+    ProviderError,
+    Usage,
+)
+from deliberate.providers.keys import ENV_VARS, find_key
+from deliberate.providers.prices import lookup_price
+
+MIN_THINKING_TOKENS = 1024  # the API's least budget_tokens
+FINISH = {"max_tokens": "length", "model_context_window_exceeded": "length"}
+
+
+class AnthropicProvider(ApiProvider):
+    name = "anthropic"
+    service = "Anthropic"
+    sdk = anthropic
+    native_thinking = True
+    droppable = ("prefill",)
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        price: Price | None = None,
+        **options: Any,
+    ) -> None:
+        key = find_key(self.name, api_key)
+        if not key:
+            raise ProviderError(
+                f"no Anthropic API key: set {ENV_VARS[self.name]}, add it to Streamlit secrets, "
+                f"or type one in the key field"
+            )
+        super().__init__(
+            model, key, lookup_price(model, provider_id="anthropic", override=price), **options
+        )
+        # The key is passed explicitly, so the SDK reads no credentials from the environment or disk.
+        self._client = anthropic.Anthropic(
+            api_key=key.value,
+            base_url=base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _body(
+        self, request: GenerationRequest, n: int, index: int, dropped: frozenset[str]
+    ) -> dict:
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        turns = [m for m in request.messages if m.role != "system"]
+        if prefill := request.assistant_prefix.rstrip():
+            if "prefill" in dropped:
+                turns += continuation(prefill)
+            else:
+                turns.append(Message("assistant", prefill))
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": m.role, "content": m.content} for m in turns],
+        }
+        if system:
+            body["system"] = system
+        if stops := [stop for stop in request.stop if stop.strip()]:
+            body["stop_sequences"] = stops
+        if request.thinking_tokens:
+            body["thinking"] = {"type": "enabled", "budget_tokens": self._thinking_budget(request)}
+        return body
+
+    def _thinking_budget(self, request: GenerationRequest) -> int:
+        """The thinking budget, below max_tokens as the API requires (thinking counts within it)."""
+        budget = min(request.thinking_tokens, request.max_tokens - 1)
+        if budget < MIN_THINKING_TOKENS:
+            raise self.error(
+                f"extended thinking needs at least {MIN_THINKING_TOKENS:,} thinking tokens, and "
+                f"this call may write only {request.max_tokens:,} tokens in all: raise the run's "
+                f"token cap"
+            )
+        return budget
+
+    def _post(self, body: dict) -> str:
+        return self._client.messages.with_raw_response.create(**body).text()
+
+    def _completions(
+        self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
+    ) -> list[Completion]:
+        reason = data.get("stop_reason")
+        if reason == "refusal":
+            details = data.get("stop_details") or {}
+            why = details.get("explanation") or details.get("category") or "no reason given"
+            raise self.error(f"{self.model} declined to answer ({why})")
+        blocks = data["content"]
+        text = "".join(block["text"] for block in blocks if block["type"] == "text")
+        thinking = "\n\n".join(
+            block["thinking"] if block["type"] == "thinking" else "[redacted thinking]"
+            for block in blocks
+            if block["type"] in ("thinking", "redacted_thinking")
+        )
+        # After a stripped prefill the reply opens with the whitespace we removed.
+        text, cut = cut_at_stops(text.lstrip(), request.stop)
+        finish = "stop" if cut else FINISH.get(reason or "", "stop")
+        usage = data["usage"]
+        cache_read = usage.get("cache_read_input_tokens") or 0
+        cache_write = usage.get("cache_creation_input_tokens") or 0
+        details = usage.get("output_tokens_details") or {}
+        counted = Usage(
+            # The API counts cached and cache-writing input apart from input_tokens.
+            input_tokens=usage["input_tokens"] + cache_read + cache_write,
+            output_tokens=usage["output_tokens"],
+            cached_tokens=cache_read,
+            reasoning_tokens=details.get("thinking_tokens") or 0,
+        )
+        return [Completion(text, finish, counted, seconds, None, thinking)]

@@ -1,0 +1,286 @@
+"""What the API providers share: n samples at once, fields a server refuses, faults in plain words.
+
+Retries are the SDKs' own (both retry 408/409/429/5xx, timeouts and connection resets with
+exponential backoff, and honour `retry-after`); we set their count and timeout explicitly. What the
+SDKs leave to us: running n requests concurrently where the API has no native `n`, dropping a
+request field a model or server refuses (remembered per provider), replies that are not JSON, and
+turning every failure into a ProviderError whose message a user can act on and that holds no key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, ClassVar
+
+from deliberate.providers.base import (
+    Completion,
+    GenerationRequest,
+    Message,
+    Provider,
+    ProviderError,
+    Usage,
+)
+from deliberate.providers.keys import ApiKey, redact
+from deliberate.providers.prices import PriceQuote
+
+DEFAULT_TIMEOUT = 120.0  # seconds per HTTP request: a reasoning model may think for a minute
+MAX_RETRIES = 3
+DEFAULT_CONCURRENCY = 16  # best-of-16 in the time of one call
+# Chat formatting adds role markers around each message; 16 tokens each is a generous bound, so
+# the spending cap's worst case stays above the real bill.
+MESSAGE_OVERHEAD_TOKENS = 16
+CONTINUE_PROMPT = (
+    "Continue the solution above from exactly where it stops. Write only what comes next; "
+    "do not repeat or rewrite the earlier steps."
+)
+SHOWN_CHARS = 300  # of a server's error message
+CONTEXT_FULL = re.compile(
+    r"context (length|window)|maximum context|prompt is too long|too many tokens|"
+    r"exceeds? (the )?(model'?s? )?(context|maximum)",
+    re.IGNORECASE,
+)
+REFUSED_FIELD = re.compile(
+    r"unsupported|not supported|does not support|unrecognized|unknown (field|parameter)|"
+    r"extra inputs are not permitted|not allowed|only the default",
+    re.IGNORECASE,
+)
+NO_PREFILL = re.compile(r"prefill|final assistant", re.IGNORECASE)
+
+
+def continuation(prefix: str) -> tuple[Message, Message]:
+    """The answer so far as an assistant turn, then a request to go on from it.
+
+    For APIs with no assistant prefill (OpenAI's chat completions): the model answers in a new
+    turn, so it is asked to write only what comes next rather than to start over.
+    """
+    return Message("assistant", prefix.rstrip()), Message("user", CONTINUE_PROMPT)
+
+
+def cut_at_stops(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    """`text` up to the first stop sequence (applied here when the API could not apply it)."""
+    cuts = [text.index(stop) for stop in stops if stop and stop in text]
+    return (text[: min(cuts)], True) if cuts else (text, False)
+
+
+def fan_out(
+    call: Callable[[int], list[Completion]], indices: range, limit: int
+) -> list[Completion]:
+    """`call(i)` for every index, at most `limit` at once, results in index order.
+
+    If one fails the rest are cancelled, and the error carries what did come back: those calls
+    were billed, so their usage must still reach the ledger.
+    """
+    if len(indices) == 1:
+        return call(indices[0])
+    results: dict[int, list[Completion]] = {}
+    failure: ProviderError | None = None
+    with ThreadPoolExecutor(max_workers=max(1, min(limit, len(indices)))) as pool:
+        futures = {pool.submit(call, i): i for i in indices}
+        for future in as_completed(futures):
+            try:
+                results[futures[future]] = future.result()
+            except ProviderError as exc:
+                if failure is None:
+                    failure = exc
+                    for pending in futures:
+                        pending.cancel()
+    done = [c for i in sorted(results) for c in results[i]]
+    if failure is not None:
+        raise ProviderError(str(failure), [*failure.partial, *done]) from None
+    return done
+
+
+def error_details(body: str) -> tuple[str, str, str]:
+    """(message, code, param) from an error body in any of the usual shapes, or its raw text."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return " ".join(body.split())[:SHOWN_CHARS], "", ""
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if not isinstance(error, dict):
+        return str(error)[:SHOWN_CHARS], "", ""
+    message = error.get("message") or error.get("detail") or ""
+    return str(message)[:SHOWN_CHARS], str(error.get("code") or ""), str(error.get("param") or "")
+
+
+class ApiProvider(Provider):
+    """A hosted or self-hosted API model. Subclasses build the body, post it and read the reply."""
+
+    sdk: ClassVar[Any]  # the SDK module, for its exception classes
+    service: str = "the API"  # how messages name the other end
+    native_n: ClassVar[bool] = False  # one request can return n samples
+    droppable: ClassVar[tuple[str, ...]] = ()  # request fields we can do without if refused
+
+    def __init__(
+        self,
+        model: str,
+        key: ApiKey,
+        quote: PriceQuote,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = MAX_RETRIES,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        if not model.strip():
+            raise ValueError("name the model to use")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
+        self.model = model.strip()
+        self.key = key
+        self.price = quote.price
+        self.price_source = quote.source
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.concurrency = concurrency
+        self.dropped: set[str] = set()  # fields this model refused; not sent again
+
+    @abstractmethod
+    def _body(
+        self, request: GenerationRequest, n: int, index: int, dropped: frozenset[str]
+    ) -> dict:
+        """The request's JSON body (SDK keyword arguments), without the fields in `dropped`."""
+
+    @abstractmethod
+    def _post(self, body: dict) -> str:
+        """Send one request through the SDK (with its retries); the raw reply text."""
+
+    @abstractmethod
+    def _completions(
+        self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
+    ) -> list[Completion]:
+        """The completions in a parsed reply."""
+
+    def generate(self, request: GenerationRequest) -> list[Completion]:
+        got: list[Completion] = []
+        if request.n > 1 and self.native_n and "n" not in self.dropped:
+            got = self._call(request, request.n, 0)
+            if len(got) < request.n:  # the server ignores n: one request per sample from now on
+                self.dropped.add("n")
+        if len(got) < request.n:
+            try:
+                got += fan_out(
+                    lambda i: self._call(request, 1, i),
+                    range(len(got), request.n),
+                    self.concurrency,
+                )
+            except ProviderError as exc:
+                raise ProviderError(str(exc), [*got, *exc.partial]) from None
+        return got[: request.n]
+
+    def _call(self, request: GenerationRequest, n: int, index: int) -> list[Completion]:
+        """One request; a field the server refuses is dropped and the request sent again."""
+        while True:
+            dropped = frozenset(self.dropped)
+            start = time.perf_counter()
+            try:
+                text = self._post(self._body(request, n, index, dropped))
+            except self.sdk.APIError as exc:
+                field = self._refused_field(exc, dropped)
+                if field is None:
+                    raise self._fault(exc) from None
+                self.dropped.add(field)
+                if field == "n":
+                    return []
+                continue
+            seconds = time.perf_counter() - start
+            try:
+                data = json.loads(text)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                raise self.error(
+                    f"{self.service} sent a reply that is not valid JSON (cut short or garbled): "
+                    f"{text[:80]!r}"
+                )
+            try:
+                return self._completions(data, request, dropped, seconds)
+            except (KeyError, TypeError, IndexError, AttributeError) as exc:
+                raise self.error(
+                    f"{self.service} sent a reply without the expected fields ({exc!r} is "
+                    f"missing or malformed)"
+                ) from None
+
+    def error(self, message: str) -> ProviderError:
+        """A ProviderError whose message holds no key, whatever the server put in it."""
+        return ProviderError(redact(message, self.key.value))
+
+    def _refused_field(self, exc: Exception, dropped: frozenset[str]) -> str | None:
+        """The request field a 400 says this model does not take, if we can do without it."""
+        if not isinstance(exc, self.sdk.APIStatusError) or exc.status_code not in (400, 422):
+            return None
+        message, code, param = error_details(exc.response.text)
+        if "prefill" in self.droppable and NO_PREFILL.search(message):
+            field = "prefill"
+        elif code in ("unsupported_parameter", "unsupported_value") or REFUSED_FIELD.search(
+            message
+        ):
+            quoted = (f for f in self.droppable if re.search(rf"['\"`]{f}['\"`]", message))
+            field = param if param in self.droppable else next(quoted, None)
+        else:
+            return None
+        return field if field is not None and field not in dropped else None
+
+    def _fault(self, exc: Exception) -> ProviderError:
+        """An SDK exception (after the SDK's retries) in words a user can act on."""
+        attempts = self.max_retries + 1
+        tries = f"{attempts} {'try' if attempts == 1 else 'tries'}"
+        if isinstance(exc, self.sdk.APITimeoutError):
+            return self.error(
+                f"{self.service} did not answer within {self.timeout:g} s ({tries}); it may be "
+                f"overloaded, or the timeout is too short for this model"
+            )
+        if isinstance(exc, self.sdk.APIConnectionError):
+            return self.error(
+                f"could not reach {self.service}: the connection was refused, reset or cut ({tries})"
+            )
+        if not isinstance(exc, self.sdk.APIStatusError):
+            return self.error(f"{self.service} sent a reply that could not be read ({exc})")
+        status = exc.status_code
+        message, code, _ = error_details(exc.response.text)
+        said = f" It said: {message}" if message else ""
+        if status == 401:  # the server's words are left out: some echo part of the key
+            source = self.key.source or "the key field"
+            return self.error(
+                f"{self.service} rejected the API key (401). Check the key from {source}."
+            )
+        if status == 403:
+            return self.error(
+                f"{self.service} does not let this key use {self.model!r} (403).{said}"
+            )
+        if status == 404:
+            return self.error(
+                f"{self.service} does not know the model {self.model!r} (404): check the model "
+                f"name{' and the base URL' if self.name == 'openai_compatible' else ''}.{said}"
+            )
+        if status == 429:
+            wait = exc.response.headers.get("retry-after")
+            asks = f"; it asks to wait {wait} s" if wait else ""
+            return self.error(
+                f"{self.service} is rate-limiting this key (429, {tries}){asks}. Wait, or lower "
+                f"the number of parallel requests.{said}"
+            )
+        if status >= 500:
+            return self.error(f"{self.service} failed with error {status} ({tries}).{said}")
+        if code == "context_length_exceeded" or CONTEXT_FULL.search(message):
+            return self.error(
+                f"the problem and the steps so far do not fit in {self.model}'s context window "
+                f"({status}).{said}"
+            )
+        return self.error(f"{self.service} refused the request ({status}).{said}")
+
+    def worst_case_cost(self, request: GenerationRequest, prompt_tokens: int) -> float | None:
+        """Every sample billed its own prompt (with our continuation turn) and max_tokens in full.
+
+        max_tokens bounds hidden reasoning too: OpenAI's max_completion_tokens and Anthropic's
+        max_tokens both include thinking.
+        """
+        if self.price is None:
+            return None
+        framing = MESSAGE_OVERHEAD_TOKENS * (len(request.messages) + 2)
+        prompt = prompt_tokens + self.count_tokens(CONTINUE_PROMPT) + framing
+        return self.price.cost(Usage(prompt * request.n, request.max_tokens * request.n))

@@ -1,0 +1,216 @@
+"""OpenAI's chat completions, and any server that speaks them (vLLM, SGLang, Ollama, llama.cpp...).
+
+- `n`: sent natively; a model that refuses it (400) or a server that ignores it (fewer choices
+  back) gets one request per missing sample, concurrently, and never `n` again.
+- `assistant_prefix`: chat completions have no assistant prefill. The answer so far goes into the
+  conversation as an assistant turn, followed by a user turn asking the model to continue from
+  where it stops (see `continuation`). The model writes the next step in a new turn; it has read
+  the earlier steps but is not literally continuing the same text.
+- `stop`: at most 4 go to the API (its limit); all of them are also applied to the reply here,
+  which covers the rest and models that refuse `stop` (o3, o4-mini).
+- Native `n` bills the prompt once for all choices and reports one usage for the whole request:
+  it is shared out across the choices (prompt evenly, output by text length) so the ledger's
+  totals equal the bill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+
+from deliberate.providers.api import ApiProvider, continuation, cut_at_stops
+from deliberate.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
+from deliberate.providers.keys import ENV_VARS, ApiKey, find_key
+from deliberate.providers.prices import PriceQuote, lookup_price
+
+MAX_STOPS = 4  # the API's limit
+MAX_TOP_LOGPROBS = 20  # likewise
+NO_KEY = "no-key"  # servers without auth still need some bearer token from the SDK
+
+
+def split(total: int, weights: Sequence[int]) -> list[int]:
+    """`total` shared in proportion to `weights`, in whole numbers that add up to `total`."""
+    whole = sum(weights) or 1
+    shares = [total * w // whole for w in weights]
+    for i in range(total - sum(shares)):  # the rounding remainder, fewer than len(weights)
+        shares[i] += 1
+    return shares
+
+
+class OpenAIProvider(ApiProvider):
+    name = "openai"
+    service = "OpenAI"
+    sdk = openai
+    native_n = True
+    native_thinking = True  # reasoning models take reasoning_effort; others refuse it (400)
+    droppable = (
+        "n", "stop", "temperature", "top_p", "seed", "logprobs", "max_completion_tokens", "max_tokens",
+    )  # fmt: skip
+    # max_completion_tokens also bounds hidden reasoning, and every OpenAI model takes it;
+    # many compatible servers know only max_tokens.
+    token_fields = ("max_completion_tokens", "max_tokens")
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        price: Price | None = None,
+        **options: Any,
+    ) -> None:
+        key = find_key(self.name, api_key)
+        if not key:
+            raise ProviderError(
+                f"no OpenAI API key: set {ENV_VARS[self.name]}, add it to Streamlit secrets, "
+                f"or type one in the key field"
+            )
+        quote = lookup_price(model, provider_id="openai", override=price)
+        self._connect(model, key, quote, base_url, **options)
+
+    def _connect(
+        self, model: str, key: ApiKey, quote: PriceQuote, base_url: str | None, **options: Any
+    ) -> None:
+        super().__init__(model, key, quote, **options)
+        self._client = openai.OpenAI(
+            api_key=key.value or NO_KEY,
+            base_url=base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _body(
+        self, request: GenerationRequest, n: int, index: int, dropped: frozenset[str]
+    ) -> dict:
+        messages = list(request.messages)
+        if request.assistant_prefix.strip():
+            messages += continuation(request.assistant_prefix)
+        first, second = self.token_fields
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            (second if first in dropped else first): request.max_tokens,
+        }
+        if n > 1:
+            body["n"] = n
+        if request.reasoning_effort and self.native_thinking:
+            # Reasoning models take none of the sampling fields below: not even worth a 400.
+            body["reasoning_effort"] = request.reasoning_effort
+        else:
+            for field in ("temperature", "top_p"):
+                if field not in dropped:
+                    body[field] = getattr(request, field)
+            if request.top_logprobs and "logprobs" not in dropped:
+                body["logprobs"] = True
+                body["top_logprobs"] = min(request.top_logprobs, MAX_TOP_LOGPROBS)
+        if request.stop and "stop" not in dropped:
+            body["stop"] = list(request.stop[:MAX_STOPS])
+        if request.seed is not None and "seed" not in dropped:
+            body["seed"] = request.seed + index  # each separate request its own sample
+        return body
+
+    def _post(self, body: dict) -> str:
+        return self._client.chat.completions.with_raw_response.create(**body).text
+
+    def _completions(
+        self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
+    ) -> list[Completion]:
+        choices = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
+        if not choices:
+            raise self.error(f"{self.service} sent a reply with no answer in it")
+        for choice in choices:
+            if refusal := choice["message"].get("refusal"):
+                raise self.error(f"{self.model} refused to answer: {str(refusal)[:300]}")
+            if choice.get("finish_reason") == "content_filter":
+                raise self.error(f"{self.service}'s content filter withheld the answer")
+        texts = [choice["message"].get("content") or "" for choice in choices]
+        thoughts = [_thinking(choice["message"]) for choice in choices]
+        usages = self._usages(
+            data.get("usage"), request, [t + h for t, h in zip(texts, thoughts, strict=True)]
+        )
+        completions = []
+        for choice, text, thinking, usage in zip(choices, texts, thoughts, usages, strict=True):
+            text, cut = cut_at_stops(text, request.stop)
+            finish = "length" if choice.get("finish_reason") == "length" and not cut else "stop"
+            logprobs = _logprobs(choice.get("logprobs"))
+            share = seconds / len(choices)  # one call's time, shared like its bill
+            completions.append(Completion(text, finish, usage, share, logprobs, thinking))
+        return completions
+
+    def _usages(
+        self, reported: dict | None, request: GenerationRequest, outputs: list[str]
+    ) -> list[Usage]:
+        """One Usage per choice, adding up to the request's bill."""
+        if not reported:  # some servers report nothing: count bytes, which never undercounts
+            prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
+            reported = {
+                "prompt_tokens": self.count_tokens(prompt),
+                "completion_tokens": sum(self.count_tokens(text) for text in outputs),
+            }
+        prompt_details = reported.get("prompt_tokens_details") or {}
+        output_details = reported.get("completion_tokens_details") or {}
+        even = [1] * len(outputs)
+        by_length = [len(text) + 1 for text in outputs]
+        columns = zip(
+            split(reported["prompt_tokens"], even),
+            split(reported["completion_tokens"], by_length),
+            split(prompt_details.get("cached_tokens") or 0, even),
+            split(output_details.get("reasoning_tokens") or 0, by_length),
+            strict=True,
+        )
+        return [Usage(*column) for column in columns]
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """Any server with OpenAI's chat completions: base URL, optional key, model name."""
+
+    name = "openai_compatible"
+    token_fields = ("max_tokens", "max_completion_tokens")
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        price: Price | None = None,
+        reasoning: bool = False,
+        **options: Any,
+    ) -> None:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ProviderError(
+                f"the server's base URL must start with http:// or https://, e.g. "
+                f"http://localhost:8000/v1 (got {base_url!r})"
+            )
+        self.service = f"the server at {parts.netloc}"
+        # A reasoning model served here (DeepSeek-R1, gpt-oss, QwQ) takes reasoning_effort.
+        self.native_thinking = reasoning
+        # Hosted endpoints the price database knows (DeepSeek, Together...) are priced by their
+        # URL; anything else only by the user's price.
+        quote = lookup_price(model, api_url=base_url.strip(), override=price)
+        self._connect(model, find_key(self.name, api_key), quote, base_url.strip(), **options)
+
+
+def _thinking(message: dict) -> str:
+    # DeepSeek and vLLM's reasoning parsers return the visible reasoning beside the answer.
+    for field in ("reasoning_content", "reasoning"):
+        if isinstance(value := message.get(field), str) and value:
+            return value
+    return ""
+
+
+def _logprobs(logprobs: dict | None) -> tuple[dict[str, float], ...] | None:
+    """Per generated token, {token: logprob} of its top alternatives (itself included)."""
+    content = (logprobs or {}).get("content")
+    if not content:
+        return None
+    tokens = []
+    for entry in content:
+        alternatives = {alt["token"]: alt["logprob"] for alt in entry.get("top_logprobs") or []}
+        alternatives.setdefault(entry["token"], entry["logprob"])
+        tokens.append(alternatives)
+    return tuple(tokens)

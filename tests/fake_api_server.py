@@ -1,0 +1,122 @@
+"""A scripted HTTP server on 127.0.0.1 for the API provider tests and the concurrency benchmark.
+
+`respond(payload, number)` decides each reply from the JSON the client sent and the request's
+number (0, 1, ...); every request is recorded, so tests can assert what went over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = b""  # a dict is sent as JSON; str and bytes as they are
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering
+    reset: bool = False  # drop the connection with a TCP reset instead of answering
+    short: int | None = None  # send only this many bytes of the body while promising all of it
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]  # names in lower case
+    payload: Any
+    at: float
+
+
+Respond = Callable[[Any, int], Reply]
+
+
+class FakeApiServer:
+    def __init__(self, respond: Respond) -> None:
+        self.respond = respond
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True  # a handler still sleeping never blocks shutdown
+        self._server.block_on_close = False
+        # A short poll interval: shutdown waits for it, once per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def payloads(self) -> list[Any]:
+        return [r.payload for r in self.received]
+
+    def __enter__(self) -> FakeApiServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                payload = json.loads(raw) if raw else None
+                with server._lock:
+                    number = len(server.received)
+                    server.received.append(
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            payload,
+                            time.perf_counter(),
+                        )
+                    )
+                reply = server.respond(payload, number)
+                time.sleep(reply.delay)
+                if reply.reset:
+                    linger = struct.pack("ii", 1, 0)  # close with RST, not FIN
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                body = reply.body
+                if isinstance(body, dict | list):
+                    body = json.dumps(body)
+                if isinstance(body, str):
+                    body = body.encode()
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body if reply.short is None else body[: reply.short])
+                if reply.short is not None:
+                    self.close_connection = True
+
+            do_GET = do_POST
+
+        return Handler
+
+
+def script(*replies: Reply) -> Respond:
+    """Replies in order; the last one repeats."""
+    return lambda payload, number: replies[min(number, len(replies) - 1)]
