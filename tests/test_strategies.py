@@ -129,3 +129,18 @@ def test_provider_failure_keeps_the_partial_tree(pens, arithmetic):
     assert events[-1].reason == "error"
     assert "500" in events[-1].message
     assert len(tree) >= 3  # what was computed before the failure is still there
+
+
+def test_calls_billed_before_a_failure_stay_in_the_ledger(pens, arithmetic):
+    from deliberate.providers.base import Completion, ProviderError, Usage
+    from deliberate.providers.fake import FakeProvider
+
+    billed = Completion("Step 1: 7 × 3 = 21.", "stop", Usage(40, 9), 0.1)
+
+    class HalfFailing(FakeProvider):
+        def generate(self, request):
+            raise ProviderError("3 of 4 samples failed: 429 rate limit", partial=[billed])
+
+    events = run("best_of_n", pens, HalfFailing(), arithmetic)
+    assert events[-1].reason == "error"
+    assert Ledger.from_events(events).total.output_tokens == 9

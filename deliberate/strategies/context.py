@@ -58,9 +58,10 @@ def is_lead_in(text: str) -> bool:
 class RunStopped(Exception):
     """The run cannot continue (a cap is reached, or the provider failed); keep what exists."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, partial: Sequence[Completion] = ()) -> None:
         super().__init__(message)
         self.reason = reason
+        self.partial = tuple(partial)  # calls billed before a failure: their cost stays on record
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class RunContext:
         try:
             completions = self.provider.generate(request)
         except ProviderError as exc:
-            raise RunStopped("error", str(exc)) from exc
+            raise RunStopped("error", str(exc), exc.partial) from exc
         # Counted now, not when the events go out, so that the next call sees the true total.
         self.generated_tokens += sum(c.usage.output_tokens for c in completions)
         self.spent_usd += sum(self.provider.cost(c.usage) or 0.0 for c in completions)
@@ -329,6 +330,8 @@ def run_strategy(
         choice = yield from body(ctx)
         reason, message = "complete", ""
     except RunStopped as stop:
+        for call in stop.partial:
+            yield ctx.usage_event(call, "generate", None, provider.cost(call.usage))
         choice = ctx.best_so_far()
         reason, message = stop.reason, str(stop)
     yield ctx.emit(
