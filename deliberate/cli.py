@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch = commands.add_parser("batch", help="problem set x strategies x budgets")
     batch.add_argument("--set", default="curated", help=f"one of {', '.join(PROBLEM_SETS)}")
     batch.add_argument("--file", type=Path, help="a JSONL problem file instead of --set")
-    batch.add_argument("--size", type=int, default=20)
+    batch.add_argument(
+        "--size", type=int, help="problems to take (default: 20 generated, all curated)"
+    )
     batch.add_argument("--set-seed", type=int, default=0)
     batch.add_argument("--strategies", default="direct,chain_of_thought,best_of_n,beam_search")
     batch.add_argument("--budgets", default="1,4,16")
@@ -96,7 +98,9 @@ def make_budget(args: argparse.Namespace, n: int) -> Budget:
 
 def cmd_run(args: argparse.Namespace) -> int:
     problem = (
-        custom_problem(args.question, args.answer) if args.question else find_problem(args.problem)
+        custom_problem(args.question, args.answer)
+        if args.question is not None
+        else find_problem(args.problem)
     )
     budget = make_budget(args, args.n)
     provider = make_provider(args)
@@ -129,11 +133,12 @@ def _progress(done: int, total: int, started: float) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    problems: list[Problem] = (
-        load_jsonl(args.file)
-        if args.file
-        else load_problem_set(args.set, seed=args.set_seed, size=args.size)
-    )
+    if args.file:
+        problems: list[Problem] = load_jsonl(args.file)
+    else:
+        problems = load_problem_set(args.set, seed=args.set_seed, size=args.size or 20)
+    problems = problems[: args.size] if args.size else problems
+
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:

@@ -51,8 +51,8 @@ def is_lead_in(text: str) -> bool:
     if not text or has_final_answer(text):
         return False
     one_line = "\n" not in text
-    heading = one_line and (text.startswith(("**", "#")) or len(text) < 25)
-    return text.endswith(":") or heading
+    heading = one_line and (text.startswith("#") or (text.startswith("**") and text.endswith("**")))
+    return text.endswith((":", ":**")) or heading
 
 
 class RunStopped(Exception):

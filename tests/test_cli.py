@@ -1,0 +1,51 @@
+"""The command line: run, JSONL events, replay to the identical tree, batch CSV, clear errors."""
+
+import csv
+import re
+
+from deliberate.cli import main
+from deliberate.events import from_json_lines
+from deliberate.strategies.context import is_lead_in
+from deliberate.tree import ReasoningTree
+
+
+def test_jsonl_run_replays_to_the_identical_tree(tmp_path, capsys):
+    assert (
+        main(["run", "--provider", "fake", "--strategy", "beam_search", "--n", "4", "--jsonl"]) == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    events = from_json_lines(lines)
+    log = tmp_path / "run.jsonl"
+    log.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["replay", str(log)]) == 0
+    printed = capsys.readouterr().out
+    tree = ReasoningTree.from_events(events)
+    assert f"ANSWER: {tree.chosen.answer}" in printed
+    assert "pruned" in printed
+    steps = [line for line in printed.splitlines() if re.match(r"^\s+n\d+ \(", line)]
+    assert len(steps) == len(tree) - 1  # every step appears once, indented under its parent
+
+
+def test_batch_writes_csv_and_summary(tmp_path, capsys):
+    out = tmp_path / "results.csv"
+    argv = ["batch", "--provider", "fake", "--set", "curated", "--size", "2",
+            "--strategies", "direct,best_of_n", "--budgets", "1,2", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 * (1 + 2)  # direct once per problem, best_of_n at each budget
+    assert {r["strategy"] for r in rows} == {"direct", "best_of_n"}
+    assert "cost/solved" in capsys.readouterr().out
+
+
+def test_bad_input_gives_a_clear_error_not_a_traceback(capsys):
+    assert main(["run", "--provider", "fake", "--question", ""]) == 2
+    assert "problem text is empty" in capsys.readouterr().err
+    assert main(["run", "--provider", "fake", "--n", "1000000000"]) == 2
+    assert "budget n must be between" in capsys.readouterr().err
+
+
+def test_lead_in_steps_are_recognised():
+    assert is_lead_in("To find the total, we follow these steps:")
+    assert is_lead_in("**Step 2: Find the price per pen.**")
+    assert not is_lead_in("Step 1: 9 × 6 = 54.")
+    assert not is_lead_in("So the answer is \\boxed{5}.")
