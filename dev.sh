@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
+# Portable llama.cpp build: measured here it keeps AVX2/FMA/F16C and runs as fast as -march=native
+# (0.5B, 2 threads: 33-35 tokens/s either way), and the wheel stays valid on another x86-64 CPU.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 PY="$VENV/bin/python"
 
 install() {  # $1: requirements file; reinstalls only when it (or the model list) changed
