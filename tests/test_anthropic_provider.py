@@ -150,7 +150,7 @@ FAULTS = {
     "garbage": (Reply(body="upstream connect error"), "not valid JSON"),
     "truncated JSON": (Reply(body='{"id": "msg_01", "content": [{"type": "te'), "not valid JSON"),
     "body cut short": (Reply(body=message("ok"), short=30), "connection was refused, reset or cut"),
-    "timeout": (Reply(body=message("ok"), delay=2.0), "did not answer within 0.3 s"),
+    "timeout": (Reply(body=message("ok"), delay=2.0), "did not answer within 0.4 s"),
     "connection reset": (Reply(reset=True), "connection was refused, reset or cut"),
     "invalid key": (
         error(401, "authentication_error", f"invalid x-api-key {KEY}"),
@@ -185,7 +185,7 @@ FAULTS = {
 def test_faults_become_clear_provider_errors(fault):
     reply, expected = FAULTS[fault]
     with FakeApiServer(script(reply)) as server, pytest.raises(ProviderError) as caught:
-        ask(claude(server, timeout=0.3))
+        ask(claude(server, timeout=0.3), max_tokens=1)  # 0.3 s + 1 token at 10 tokens/s
     assert expected in str(caught.value)
     assert KEY not in str(caught.value)
 

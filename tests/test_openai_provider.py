@@ -222,7 +222,7 @@ FAULTS = {
     "truncated JSON": (Reply(body='{"id": "x", "choices": [{"index": 0, "mess'), "not valid JSON"),
     "body cut short": (Reply(body=chat(), short=40), "connection was refused, reset or cut"),
     "wrong shape": (Reply(body={"id": "x"}), "without the expected fields"),
-    "timeout": (Reply(body=chat(), delay=2.0), "did not answer within 0.3 s"),
+    "timeout": (Reply(body=chat(), delay=2.0), "did not answer within 0.4 s"),
     "connection reset": (Reply(reset=True), "connection was refused, reset or cut"),
     "invalid key": (
         error(401, f"Incorrect API key provided: {KEY[:8]}****cdef.", "invalid_api_key"),
@@ -261,7 +261,7 @@ FAULTS = {
 def test_faults_become_clear_provider_errors(fault):
     reply, expected = FAULTS[fault]
     with FakeApiServer(script(reply)) as server, pytest.raises(ProviderError) as caught:
-        ask(openai(server, timeout=0.3))
+        ask(openai(server, timeout=0.3), max_tokens=1)  # 0.3 s + 1 token at 10 tokens/s
     assert expected in str(caught.value)
     assert KEY not in str(caught.value) and KEY[:8] not in str(caught.value)
 
@@ -278,6 +278,15 @@ def test_one_failed_sample_keeps_the_billed_others():
             ask(provider, n=3, seed=0)
     assert "refused the request (400)" in str(caught.value)
     assert sorted(c.text for c in caught.value.partial) == ["seed 0", "seed 1"]
+
+
+def test_a_failure_cancels_the_samples_not_yet_sent():
+    with FakeApiServer(script(error(403, "Project does not have access to model"))) as server:
+        provider = OpenAICompatibleProvider("m", server.url, max_retries=0, concurrency=1)
+        provider.dropped.add("n")
+        with pytest.raises(ProviderError, match="403"):
+            ask(provider, n=6)
+    assert len(server.received) <= 2  # one at a time, and the rest were cancelled
 
 
 def test_worst_case_cost_bounds_the_bill_and_unknown_prices_stay_unknown():

@@ -63,7 +63,6 @@ class AnthropicProvider(ApiProvider):
         self._client = anthropic.Anthropic(
             api_key=key.value,
             base_url=base_url,
-            timeout=self.timeout,
             max_retries=self.max_retries,
         )
 
@@ -101,8 +100,8 @@ class AnthropicProvider(ApiProvider):
             )
         return budget
 
-    def _post(self, body: dict) -> str:
-        return self._client.messages.with_raw_response.create(**body).text()
+    def _post(self, body: dict, timeout: float) -> str:
+        return self._client.messages.with_raw_response.create(**body, timeout=timeout).text()
 
     def _completions(
         self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float

@@ -28,7 +28,10 @@ from deliberate.providers.base import (
 from deliberate.providers.keys import ApiKey, redact
 from deliberate.providers.prices import PriceQuote
 
-DEFAULT_TIMEOUT = 120.0  # seconds per HTTP request: a reasoning model may think for a minute
+# A request may take a minute before its first token (queues, long prompts), then generate at
+# no less than 10 tokens/s (a CPU server): max_tokens=96 gets 70 s, 12,000 thinking tokens 21 min.
+DEFAULT_TIMEOUT = 60.0
+SLOWEST_TOKENS_PER_SECOND = 10.0
 MAX_RETRIES = 3
 DEFAULT_CONCURRENCY = 16  # best-of-16 in the time of one call
 # Chat formatting adds role markers around each message; 16 tokens each is a generous bound, so
@@ -82,6 +85,8 @@ def fan_out(
     with ThreadPoolExecutor(max_workers=max(1, min(limit, len(indices)))) as pool:
         futures = {pool.submit(call, i): i for i in indices}
         for future in as_completed(futures):
+            if future.cancelled():
+                continue
             try:
                 results[futures[future]] = future.result()
             except ProviderError as exc:
@@ -134,7 +139,7 @@ class ApiProvider(Provider):
         self.key = key
         self.price = quote.price
         self.price_source = quote.source
-        self.timeout = timeout
+        self.timeout = timeout  # to the first token; each request adds time for its max_tokens
         self.max_retries = max_retries
         self.concurrency = concurrency
         self.dropped: set[str] = set()  # fields this model refused; not sent again
@@ -146,7 +151,7 @@ class ApiProvider(Provider):
         """The request's JSON body (SDK keyword arguments), without the fields in `dropped`."""
 
     @abstractmethod
-    def _post(self, body: dict) -> str:
+    def _post(self, body: dict, timeout: float) -> str:
         """Send one request through the SDK (with its retries); the raw reply text."""
 
     @abstractmethod
@@ -174,15 +179,16 @@ class ApiProvider(Provider):
 
     def _call(self, request: GenerationRequest, n: int, index: int) -> list[Completion]:
         """One request; a field the server refuses is dropped and the request sent again."""
+        timeout = self.timeout + request.max_tokens / SLOWEST_TOKENS_PER_SECOND
         while True:
             dropped = frozenset(self.dropped)
             start = time.perf_counter()
             try:
-                text = self._post(self._body(request, n, index, dropped))
+                text = self._post(self._body(request, n, index, dropped), timeout)
             except self.sdk.APIError as exc:
                 field = self._refused_field(exc, dropped)
                 if field is None:
-                    raise self._fault(exc) from None
+                    raise self._fault(exc, timeout) from None
                 self.dropped.add(field)
                 if field == "n":
                     return []
@@ -225,13 +231,13 @@ class ApiProvider(Provider):
             return None
         return field if field is not None and field not in dropped else None
 
-    def _fault(self, exc: Exception) -> ProviderError:
+    def _fault(self, exc: Exception, timeout: float) -> ProviderError:
         """An SDK exception (after the SDK's retries) in words a user can act on."""
         attempts = self.max_retries + 1
         tries = f"{attempts} {'try' if attempts == 1 else 'tries'}"
         if isinstance(exc, self.sdk.APITimeoutError):
             return self.error(
-                f"{self.service} did not answer within {self.timeout:g} s ({tries}); it may be "
+                f"{self.service} did not answer within {timeout:g} s ({tries}); it may be "
                 f"overloaded, or the timeout is too short for this model"
             )
         if isinstance(exc, self.sdk.APIConnectionError):

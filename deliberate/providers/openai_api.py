@@ -78,7 +78,6 @@ class OpenAIProvider(ApiProvider):
         self._client = openai.OpenAI(
             api_key=key.value or NO_KEY,
             base_url=base_url,
-            timeout=self.timeout,
             max_retries=self.max_retries,
         )
 
@@ -112,8 +111,8 @@ class OpenAIProvider(ApiProvider):
             body["seed"] = request.seed + index  # each separate request its own sample
         return body
 
-    def _post(self, body: dict) -> str:
-        return self._client.chat.completions.with_raw_response.create(**body).text
+    def _post(self, body: dict, timeout: float) -> str:
+        return self._client.chat.completions.with_raw_response.create(**body, timeout=timeout).text
 
     def _completions(
         self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
