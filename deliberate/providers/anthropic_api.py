@@ -104,7 +104,7 @@ class AnthropicProvider(ApiProvider):
         return self._client.messages.with_raw_response.create(**body, timeout=timeout).text()
 
     def _completions(
-        self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
+        self, data: dict, request: GenerationRequest, seconds: float
     ) -> list[Completion]:
         reason = data.get("stop_reason")
         if reason == "refusal":

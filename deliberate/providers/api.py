@@ -156,7 +156,7 @@ class ApiProvider(Provider):
 
     @abstractmethod
     def _completions(
-        self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
+        self, data: dict, request: GenerationRequest, seconds: float
     ) -> list[Completion]:
         """The completions in a parsed reply."""
 
@@ -204,7 +204,7 @@ class ApiProvider(Provider):
                     f"{text[:80]!r}"
                 )
             try:
-                return self._completions(data, request, dropped, seconds)
+                return self._completions(data, request, seconds)
             except (KeyError, TypeError, IndexError, AttributeError) as exc:
                 raise self.error(
                     f"{self.service} sent a reply without the expected fields ({exc!r} is "

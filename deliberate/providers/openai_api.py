@@ -115,7 +115,7 @@ class OpenAIProvider(ApiProvider):
         return self._client.chat.completions.with_raw_response.create(**body, timeout=timeout).text
 
     def _completions(
-        self, data: dict, request: GenerationRequest, dropped: frozenset[str], seconds: float
+        self, data: dict, request: GenerationRequest, seconds: float
     ) -> list[Completion]:
         choices = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
         if not choices:
