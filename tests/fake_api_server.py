@@ -38,14 +38,18 @@ class Received:
 Respond = Callable[[Any, int], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops simultaneous connects: the client waits 1 s
+    daemon_threads = True  # a handler still sleeping never blocks shutdown
+    block_on_close = False
+
+
 class FakeApiServer:
     def __init__(self, respond: Respond) -> None:
         self.respond = respond
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True  # a handler still sleeping never blocks shutdown
-        self._server.block_on_close = False
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         # A short poll interval: shutdown waits for it, once per test.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
