@@ -1,0 +1,44 @@
+"""Deliberate: watch a language model think. Start it with `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import streamlit as st
+
+from components.settings import init_settings_state, render_settings
+from components.text import plain_markdown
+from deliberate.runstore import RunStore, data_dir
+
+st.set_page_config(page_title="Deliberate", page_icon="🌳", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def shared_store(directory: str) -> RunStore:
+    """One store per data directory for the whole process (it opens a connection per call)."""
+    return RunStore(Path(directory))
+
+
+if "store" not in st.session_state:  # once per browser session
+    init_settings_state()
+    try:
+        st.session_state.store = shared_store(str(data_dir().resolve()))
+    except (OSError, sqlite3.Error) as exc:
+        st.session_state.store = None
+        st.error(plain_markdown(f"Runs can't be saved: the data directory failed ({exc})."))
+
+navigation = st.navigation(
+    [
+        st.Page(
+            "pages/live_run.py", title="Live run", icon=":material/account_tree:", default=True
+        ),
+        st.Page("pages/compare.py", title="System 1 vs System 2", icon=":material/compare:"),
+        st.Page(
+            "pages/cost_per_solved.py", title="Cost per problem solved", icon=":material/paid:"
+        ),
+        st.Page("pages/replay.py", title="Replay", icon=":material/replay:"),
+    ]
+)
+st.session_state.settings = render_settings()
+navigation.run()

@@ -1,0 +1,49 @@
+"""What the thinking cost so far: tokens, seconds and dollars, split into generation and verification."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from deliberate.ledger import Ledger, RoleTotals, format_dollars
+
+ROLE_LABELS = {"generate": "generation", "verify": "verification"}
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def cost_headline(ledger: Ledger) -> dict[str, str]:
+    """The meter's four numbers, formatted exactly as shown."""
+    total = ledger.total
+    return {
+        "Input tokens": f"{total.input_tokens:,}",
+        "Output tokens": f"{total.output_tokens:,}",
+        "Seconds": format_seconds(total.seconds),
+        "Dollars": format_dollars(total.cost_usd),
+    }
+
+
+def _row(label: str, totals: RoleTotals) -> dict[str, object]:
+    return {
+        "": label,
+        "calls": totals.calls,
+        "input tokens": totals.input_tokens,
+        "output tokens": totals.output_tokens,
+        "seconds": round(totals.seconds, 2),
+        "dollars": format_dollars(totals.cost_usd),
+    }
+
+
+def build_cost_table(ledger: Ledger) -> pd.DataFrame:
+    """Rows: generation, verification, total."""
+    rows = [_row(label, ledger.role(role)) for role, label in ROLE_LABELS.items()]
+    rows.append(_row("total", ledger.total))
+    return pd.DataFrame(rows).set_index("")
+
+
+def render_cost_meter(ledger: Ledger) -> None:
+    for column, (label, value) in zip(st.columns(4), cost_headline(ledger).items(), strict=True):
+        column.metric(label, value)
+    st.dataframe(build_cost_table(ledger), width="stretch")

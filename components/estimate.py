@@ -1,0 +1,137 @@
+"""What a budget means before you press Run: calls, tokens, seconds on this machine, dollars.
+
+The estimate is deliberately simple and documented: it counts the model calls a strategy makes
+for the budget and assumes typical lengths measured on the 0.5B model (a grade-school solution
+is about 300 tokens, a step about 50, a path about 5 steps), capped by the budget's own limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deliberate.budget import Budget
+from deliberate.ledger import format_dollars
+from deliberate.providers.base import Price, Usage
+from deliberate.strategies.refine import CRITIQUE_TOKENS
+from deliberate.strategies.sampling import DIRECT_TOKENS
+
+# Measured on 2 cores with the 0.5B: ~45 tokens/s decoding in chat answers, ~270 tokens/s prefill.
+DEFAULT_TOKENS_PER_SECOND = 45.0
+PREFILL_TOKENS_PER_SECOND = 270.0
+TYPICAL_SAMPLE_TOKENS = 300
+TYPICAL_STEP_TOKENS = 50
+TYPICAL_DEPTH = 5
+TYPICAL_DIRECT_TOKENS = 12
+PROMPT_TOKENS = 140  # system prompt and a short word problem
+
+
+@dataclass(frozen=True)
+class Estimate:
+    unit: str  # "16 samples"
+    calls: int
+    output_tokens: int
+    input_tokens: int
+    seconds: float
+    dollars: float | None
+
+    def sentence(self) -> str:
+        return (
+            f"{self.unit}, about {self.output_tokens:,} tokens, about {_duration(self.seconds)} "
+            f"on this machine, about {format_dollars(self.dollars)}"
+        )
+
+    def __add__(self, other: Estimate) -> Estimate:
+        dollars = (
+            None if self.dollars is None or other.dollars is None else self.dollars + other.dollars
+        )
+        return Estimate(
+            unit=f"{self.calls + other.calls} model calls",
+            calls=self.calls + other.calls,
+            output_tokens=self.output_tokens + other.output_tokens,
+            input_tokens=self.input_tokens + other.input_tokens,
+            seconds=self.seconds + other.seconds,
+            dollars=dollars,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} seconds"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
+    """(what the budget buys, generation calls, tokens per call, steps the PRM scores)."""
+    n, width = budget.n, budget.beam_width
+    depth = min(budget.max_depth, TYPICAL_DEPTH)
+    sample = min(budget.sample_tokens, TYPICAL_SAMPLE_TOKENS)
+    step = min(budget.step_tokens, TYPICAL_STEP_TOKENS)
+    groups = max(1, n // width)
+    if strategy == "direct":
+        return "1 direct answer", 1, min(DIRECT_TOKENS, TYPICAL_DIRECT_TOKENS), 0
+    if strategy == "chain_of_thought":
+        return "1 chain of thought", 1, sample, depth
+    if strategy == "self_consistency":
+        return _plural(n, "sample") + " to vote on", n, sample, 0
+    if strategy == "best_of_n":
+        return _plural(n, "sample"), n, sample, n * depth
+    if strategy == "beam_search":
+        return f"{_plural(n, 'beam')} of width {width}", n * depth, step, n * depth
+    if strategy == "dvts":
+        return (
+            f"{_plural(groups, 'subtree')} of width {width}",
+            groups * width * depth,
+            step,
+            groups * width * depth,
+        )
+    if strategy == "mcts":
+        return (
+            f"{_plural(groups, 'MCTS iteration')} of {width} steps",
+            groups * width,
+            step,
+            groups * width,
+        )
+    if strategy == "self_refine":
+        rounds = max(1, n // 2)
+        calls = 1 + 2 * rounds
+        tokens = (sample * (1 + rounds) + min(CRITIQUE_TOKENS, sample) * rounds) // calls
+        return _plural(rounds, "critique round"), calls, tokens, (1 + rounds) * depth
+    raise ValueError(f"no estimate for strategy {strategy!r}")
+
+
+def estimate_run(
+    strategy: str,
+    budget: Budget,
+    verifier: str,
+    price: Price | None,
+    tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND,
+) -> Estimate:
+    unit, calls, per_call, scored = _shape(strategy, budget)
+    output = min(calls * per_call, budget.max_total_tokens)
+    # Each call re-reads the prompt and, for step-wise search, the path so far (half a path on average).
+    path_tokens = min(budget.max_depth, TYPICAL_DEPTH) * TYPICAL_STEP_TOKENS // 2
+    input_tokens = calls * (PROMPT_TOKENS + path_tokens)
+    seconds = output / tokens_per_second + input_tokens / PREFILL_TOKENS_PER_SECOND
+    if verifier == "model_judge":  # one prefill and one token per scored step
+        judge_input = scored * (PROMPT_TOKENS + path_tokens)
+        input_tokens += judge_input
+        output += scored
+        seconds += judge_input / PREFILL_TOKENS_PER_SECOND
+        calls += scored
+    dollars = None if price is None else price.cost(Usage(input_tokens, output))
+    return Estimate(unit, calls, output, input_tokens, seconds, dollars)
+
+
+def speed_note(measured: float | None) -> str:
+    if measured is None:
+        return (
+            f"speed: {DEFAULT_TOKENS_PER_SECOND:.0f} tokens/s, the documented default for the "
+            "0.5B on 2 cores (no run measured yet)"
+        )
+    return f"speed: {measured:.0f} tokens/s, measured on your recent runs"

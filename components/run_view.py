@@ -1,0 +1,185 @@
+"""One run on screen: status, reasoning tree, per-step PRM chart, cost meter, clicked node.
+
+`RunFold` is the pure part (the tree and ledger folded incrementally from a growing event list);
+the `render_*` functions draw it. Model text is only ever shown through st.code / st.text or
+escaped plotly hover text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from components.cost_meter import render_cost_meter
+from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
+from components.text import plain_markdown
+from components.tree_view import answer_correctness, build_tree_figure
+from deliberate.events import ROOT, Event, UsageRecorded
+from deliberate.ledger import Ledger
+from deliberate.tree import ReasoningTree
+
+POLL_SECONDS = 0.7  # how often a running page reads the worker's new events
+GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
+
+
+@dataclass
+class RunFold:
+    """Tree, ledger and per-node usage folded from the first `applied` events of a run."""
+
+    tree: ReasoningTree = field(default_factory=ReasoningTree)
+    ledger: Ledger = field(default_factory=Ledger)
+    usage: dict[str, UsageRecorded] = field(default_factory=dict)
+    applied: int = 0
+
+    @classmethod
+    def from_events(cls, events: Sequence[Event]) -> RunFold:
+        return cls().catch_up(events)
+
+    def catch_up(self, events: Sequence[Event], start: int | None = None) -> RunFold:
+        """Apply events; `start` is the index of `events[0]` in the run (default: from 0)."""
+        offset = 0 if start is None else start
+        for event in events[self.applied - offset :]:
+            self.tree.apply(event)
+            self.ledger.apply(event)
+            if isinstance(event, UsageRecorded) and event.node_id is not None:
+                self.usage[event.node_id] = event
+            self.applied += 1
+        return self
+
+
+def node_details(fold: RunFold, node_id: str) -> dict[str, str]:
+    """A clicked node's numbers, formatted (its text is shown separately, verbatim)."""
+    data = fold.tree.graph.nodes[node_id]
+    if node_id == ROOT:
+        reference = fold.tree.started.reference if fold.tree.started else None
+        return {"reference answer": reference or "none given"}
+    details = {"role": data["role"], "depth": str(data["depth"])}
+    details["PRM score"] = "not scored" if data["score"] is None else f"{data['score']:.3f}"
+    if len(data["step_scores"]) > 1:
+        details["step scores"] = ", ".join(f"{s:.3f}" for s in data["step_scores"])
+    if data.get("score_detail"):
+        details["verifier says"] = data["score_detail"]
+    usage = fold.usage.get(node_id)
+    details["output tokens"] = f"{data['output_tokens']:,}"
+    if usage is not None:
+        details["input tokens"] = f"{usage.input_tokens:,}"
+        details["seconds"] = f"{usage.seconds:.2f}"
+    if data["visits"]:
+        details["MCTS visits / value"] = f"{data['visits']} / {data['value']:.3f}"
+    if data["answer"] is not None:
+        details["answer"] = f"{data['answer']} ({GRADES[answer_correctness(fold.tree, node_id)]})"
+    details["pruned"] = "yes" if data["pruned"] else "no"
+    return details
+
+
+def _remember_click(chart_key: str, node_key: str) -> None:
+    """on_select callback: keep the clicked node, since the chart's own state resets each redraw."""
+    state = st.session_state.get(chart_key)
+    points = state["selection"]["points"] if state else []
+    for point in points:
+        node = point.get("customdata")
+        node = node[0] if isinstance(node, list) and node else node
+        if isinstance(node, str):
+            st.session_state[node_key] = node
+            return
+    st.session_state[node_key] = None
+
+
+def render_outcome(tree: ReasoningTree) -> None:
+    if tree.finished is None:
+        st.info(plain_markdown(f"Running: {tree.status or 'starting'}"))
+    elif tree.finished.reason == "error":
+        st.error(plain_markdown(f"The run failed: {tree.finished.message}"))
+    elif tree.finished.reason == "stopped":
+        st.warning(plain_markdown(f"{tree.finished.message}. The tree and costs so far are kept."))
+    elif tree.finished.reason in ("token_cap", "spend_cap"):
+        st.warning(plain_markdown(tree.finished.message))
+    else:
+        st.success(plain_markdown(f"Finished: {tree.finished.message}"))
+    if tree.chosen is not None:
+        answer = tree.chosen.answer if tree.chosen.answer is not None else "(no answer found)"
+        st.text(f"Answer: {answer}   ·   {GRADES[tree.chosen.correct]}   ·   {tree.chosen.method}")
+
+
+def render_run(fold: RunFold, key: str, captions: bool = True) -> None:
+    """Status, tree (clickable), PRM chart, cost meter and the clicked node for one run."""
+    tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
+    render_outcome(tree)
+    selected = st.session_state.get(node_key)
+    if selected not in tree.graph:
+        selected = None
+    st.plotly_chart(
+        build_tree_figure(tree, selected),
+        key=chart_key,
+        on_select=lambda: _remember_click(chart_key, node_key),
+        selection_mode="points",
+        width="stretch",
+    )
+    if captions:
+        st.caption(
+            f"The reasoning tree: {len(tree) - 1} steps. Colour = PRM score (red 0, green 1); "
+            "grey = pruned; blue ring = chosen path; ✓ ✗ ? = answer right, wrong, unknown. "
+            "Click a node to read it."
+        )
+    prm_column, cost_column = st.columns([1, 1])
+    with prm_column:
+        scored_node = (
+            selected if selected and tree.graph.nodes[selected].get("score") is not None else None
+        )
+        st.plotly_chart(build_prm_figure(tree, scored_node), key=f"{key}_prm", width="stretch")
+        if captions:
+            value = path_aggregate(tree, scored_node)
+            which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
+            shown = (
+                "no step scored yet" if value is None else f"{run_aggregation(tree)} = {value:.2f}"
+            )
+            st.caption(f"PRM score of each step on {which}; path score {shown}.")
+    with cost_column:
+        render_cost_meter(fold.ledger)
+        if captions:
+            st.caption(
+                "What the thinking cost so far: generation writes steps, verification scores them."
+            )
+    if selected is not None:
+        render_node(fold, selected)
+
+
+def render_node(fold: RunFold, node_id: str) -> None:
+    data = fold.tree.graph.nodes[node_id]
+    st.subheader("The problem" if node_id == ROOT else f"Node {node_id}")
+    st.code(data["text"], language=None, wrap_lines=True)
+    rows = [{"": name, "value": value} for name, value in node_details(fold, node_id).items()]
+    st.dataframe(rows, hide_index=True, width="stretch")  # not st.table: it renders Markdown
+
+
+def poll_while(running: bool, body: Callable[[], bool], interval: float = POLL_SECONDS) -> None:
+    """Draw `body` in a fragment re-run every `interval` seconds while `running`; `body` returns
+    whether the work is still going; when it ends the whole page reruns once (buttons, polling off)."""
+
+    def tick() -> None:
+        still_running = body()
+        if running and not still_running:
+            st.rerun()
+
+    st.fragment(run_every=interval if running else None)(tick)()
+
+
+def cached_fold(
+    key: str, run_id: str, events_from: Callable[[int], Sequence[Event]], upto: int | None = None
+) -> RunFold:
+    """The session's fold of run `run_id`, caught up with `events_from(applied)` (and cut at
+    event `upto`). Another run, or a scrubber moved backwards, starts a fresh fold."""
+    slot = f"{key}_fold"
+    cached = st.session_state.get(slot)
+    if cached is None or cached[0] != run_id or (upto is not None and cached[1].applied > upto):
+        if cached is None or cached[0] != run_id:
+            st.session_state[f"{key}_node"] = None
+        cached = (run_id, RunFold())
+        st.session_state[slot] = cached
+    fold = cached[1]
+    new = events_from(fold.applied)
+    if upto is not None:
+        new = new[: max(0, upto - fold.applied)]
+    return fold.catch_up(new, fold.applied)

@@ -1,0 +1,162 @@
+"""The shared sidebar: provider and model, verifier, thinking budget, and what a run will cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import streamlit as st
+
+from components.estimate import DEFAULT_TOKENS_PER_SECOND, Estimate, estimate_run, speed_note
+from components.text import plain_markdown
+from deliberate.budget import SELECTIONS, Budget
+from deliberate.provider_choice import ProviderChoice, provider_choices
+from deliberate.providers.base import Price, Provider
+from deliberate.runstore import RunStore
+from deliberate.verifiers import VERIFIERS, make_verifier
+from deliberate.verifiers.aggregate import AGGREGATIONS
+from deliberate.verifiers.base import Verifier
+
+BUDGET_STEPS = [1, 2, 4, 8, 16, 32, 64]
+# Widget keys and their first values, set once per session by app.py.
+DEFAULTS: dict[str, Any] = {
+    "set_verifier": "arithmetic",
+    "set_n": 4,
+    "set_width": 2,
+    "set_depth": 6,
+    "set_step_tokens": 96,
+    "set_token_cap": 8_000,
+    "set_temperature": 0.5,
+    "set_seed": 0,
+    "set_aggregation": "min",
+    "set_selection": "score",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    provider: ProviderChoice
+    verifier: str
+    budget: Budget
+
+    def backend(self) -> tuple[Provider, Verifier]:
+        """Build the provider (may load a model) and the verifier: call it in a worker thread."""
+        provider = self.provider.make()
+        return provider, make_verifier(self.verifier, provider)
+
+
+def init_settings_state() -> None:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def price_text(price: Price | None) -> str:
+    if price is None:
+        return "price unknown: costs show as unknown, never $0"
+    return (
+        f"${price.input_per_million:g} per million input tokens, "
+        f"${price.output_per_million:g} per million output tokens"
+    )
+
+
+def render_settings() -> Settings | None:
+    """Draw the sidebar; None (with the reason shown) when the settings can't make a run."""
+    with st.sidebar:
+        st.header("Settings")
+        try:
+            choices = provider_choices()
+        except ValueError as exc:
+            st.error(plain_markdown(str(exc)))
+            return None
+        by_key = {c.key: c for c in choices}
+        if st.session_state.get("set_provider") not in by_key:
+            st.session_state["set_provider"] = choices[0].key
+        key = st.selectbox(
+            "Provider", list(by_key), format_func=lambda k: by_key[k].label, key="set_provider"
+        )
+        choice = by_key[key]
+        st.caption(f"Model: {choice.model} · {price_text(choice.price)}")
+        verifier = st.selectbox(
+            "Verifier (the PRM)",
+            list(VERIFIERS),
+            format_func=lambda name: VERIFIERS[name].split(":")[0],
+            key="set_verifier",
+        )
+        st.caption(VERIFIERS[verifier])
+        st.subheader("Thinking budget")
+        n = st.select_slider(
+            "N: samples, beams or expansions",
+            BUDGET_STEPS,
+            key="set_n",
+            help="The papers' unit of test-time compute: how many generations the strategy may make.",
+        )
+        width = st.slider("Beam width M", 1, 8, key="set_width")
+        depth = st.slider("Maximum depth (steps)", 1, 16, key="set_depth")
+        cap = st.number_input(
+            "Token cap for the whole run",
+            100,
+            200_000,
+            step=500,
+            key="set_token_cap",
+            help="The run stops cleanly, keeping everything, once it has written this many tokens.",
+        )
+        with st.expander("More sampling settings"):
+            step_tokens = st.slider("Tokens per step", 16, 512, step=16, key="set_step_tokens")
+            temperature = st.slider("Temperature", 0.0, 1.5, step=0.05, key="set_temperature")
+            seed = st.number_input("Seed", 0, 1_000_000, key="set_seed")
+            aggregation = st.selectbox(
+                "Path score from step scores", list(AGGREGATIONS), key="set_aggregation"
+            )
+            selection = st.selectbox("Best-of-N picks by", list(SELECTIONS), key="set_selection")
+        try:
+            budget = Budget(
+                n=int(n),
+                width=int(width),
+                max_depth=int(depth),
+                step_tokens=int(step_tokens),
+                max_total_tokens=int(cap),
+                temperature=float(temperature),
+                seed=int(seed),
+                aggregation=aggregation,
+                selection=selection,
+            )
+        except ValueError as exc:
+            st.error(plain_markdown(f"This budget can't run: {exc}"))
+            return None
+    return Settings(choice, verifier, budget)
+
+
+def plan_estimate(
+    settings: Settings, plan: Sequence[tuple[str, int]], speed: float | None
+) -> Estimate:
+    """The estimate for runs of (strategy, n) under the sidebar's budget."""
+    estimates = [
+        estimate_run(
+            strategy,
+            replace(settings.budget, n=n),
+            settings.verifier,
+            settings.provider.price,
+            speed or DEFAULT_TOKENS_PER_SECOND,
+        )
+        for strategy, n in plan
+    ]
+    total = estimates[0]
+    for estimate in estimates[1:]:
+        total = total + estimate
+    return total if len(estimates) == 1 else replace(total, unit=f"{len(estimates)} runs")
+
+
+def render_estimate(
+    settings: Settings, plan: Sequence[tuple[str, int]], store: RunStore | None
+) -> Estimate | None:
+    """Under the sidebar's budget: "16 samples, about N tokens, about S seconds, about $X"."""
+    if not plan:
+        return None
+    speed = store.generation_speed(settings.provider.model) if store is not None else None
+    estimate = plan_estimate(settings, plan, speed)
+    with st.sidebar:
+        st.subheader("Before you press Run")
+        st.info(estimate.sentence())
+        st.caption(speed_note(speed) + "; a rough guide, not a promise.")
+    return estimate

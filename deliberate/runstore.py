@@ -1,0 +1,294 @@
+"""Finished runs (as event streams) and batch results in an embedded SQLite database.
+
+The database lives in the data directory: `./data` unless DELIBERATE_DATA_DIR names another.
+Every call opens its own connection, so threads and sessions can share one store; WAL mode lets
+readers proceed while a writer commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deliberate.batch import BatchRow
+from deliberate.events import Event, NodeAdded, RunStarted, from_json_lines, to_json_line
+from deliberate.ledger import Ledger
+from deliberate.tree import ReasoningTree
+
+DATA_DIR_ENV = "DELIBERATE_DATA_DIR"
+DB_NAME = "deliberate.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    source TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    budget_n INTEGER NOT NULL,
+    finish TEXT NOT NULL,
+    answer TEXT,
+    correct INTEGER,
+    nodes INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    generate_tokens INTEGER NOT NULL,
+    generate_seconds REAL NOT NULL,
+    seconds REAL NOT NULL,
+    cost_usd REAL,
+    events TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    label TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS batch_rows (
+    batch_id TEXT NOT NULL REFERENCES batches (batch_id),
+    seq INTEGER NOT NULL,
+    problem_id TEXT NOT NULL,
+    difficulty TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    budget INTEGER NOT NULL,
+    answer TEXT,
+    correct INTEGER,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    cost_usd REAL,
+    finish TEXT NOT NULL,
+    run_id TEXT,
+    PRIMARY KEY (batch_id, seq)
+);
+"""
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or "data")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    created: float
+    source: str  # live | compare | batch
+    strategy: str
+    problem_id: str
+    question: str
+    model: str
+    budget_n: int
+    finish: str
+    answer: str | None
+    correct: bool | None
+    nodes: int
+    output_tokens: int
+    seconds: float
+    cost_usd: float | None
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    batch_id: str
+    created: float
+    label: str
+    config: dict[str, Any]
+    status: str  # running | complete | stopped | error
+    message: str
+    rows: int
+
+
+def _bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+class RunStore:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or data_dir()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / DB_NAME
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection; the block is one transaction (committed unless it raises)."""
+        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+            yield db
+
+    # Runs
+
+    def save_run(self, events: Sequence[Event], source: str) -> str:
+        """Store a run's whole event stream; returns its run id (from RunStarted)."""
+        started = next((e for e in events if isinstance(e, RunStarted)), None)
+        if started is None:
+            raise ValueError("a run without a RunStarted event cannot be stored or replayed")
+        tree = ReasoningTree.from_events(events)
+        ledger = Ledger.from_events(events)
+        generate = ledger.role("generate")
+        chosen, finished = tree.chosen, tree.finished
+        correct = None if chosen is None or chosen.correct is None else int(chosen.correct)
+        row = (
+            started.run_id,
+            time.time(),
+            source,
+            started.strategy,
+            started.problem_id,
+            started.question,
+            started.provider,
+            started.model,
+            started.verifier,
+            int(started.budget.get("n", 1)),
+            finished.reason if finished else "stopped",
+            chosen.answer if chosen else None,
+            correct,
+            sum(isinstance(e, NodeAdded) for e in events),
+            ledger.total.input_tokens,
+            ledger.total.output_tokens,
+            generate.output_tokens,
+            generate.seconds,
+            ledger.total.seconds,
+            ledger.total.cost_usd,
+            "\n".join(to_json_line(e) for e in events),
+        )
+        with self._connect() as db:
+            db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)
+        return started.run_id
+
+    def list_runs(self, source: str | None = None, limit: int = 500) -> list[RunInfo]:
+        """Newest first."""
+        query = (
+            "SELECT run_id, created, source, strategy, problem_id, question, model, budget_n, "
+            "finish, answer, correct, nodes, output_tokens, seconds, cost_usd FROM runs"
+        )
+        args: tuple[Any, ...] = ()
+        if source is not None:
+            query += " WHERE source = ?"
+            args = (source,)
+        query += " ORDER BY created DESC LIMIT ?"
+        with self._connect() as db:
+            rows = db.execute(query, (*args, limit)).fetchall()
+        return [RunInfo(*r[:10], _bool(r[10]), *r[11:]) for r in rows]
+
+    def load_events(self, run_id: str) -> list[Event]:
+        with self._connect() as db:
+            row = db.execute("SELECT events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no stored run {run_id!r}")
+        return from_json_lines(row[0].splitlines())
+
+    def generation_speed(self, model: str, recent: int = 20) -> float | None:
+        """Output tokens per second of generation over the model's recent runs; None if unmeasured."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT generate_tokens, generate_seconds FROM runs WHERE model = ? "
+                "AND generate_seconds > 0 ORDER BY created DESC LIMIT ?",
+                (model, recent),
+            ).fetchall()
+        tokens, seconds = sum(r[0] for r in rows), sum(r[1] for r in rows)
+        return tokens / seconds if tokens and seconds > 0 else None
+
+    # Batches
+
+    def create_batch(self, label: str, config: dict[str, Any]) -> str:
+        batch_id = uuid.uuid4().hex[:12]
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, 'running', '')",
+                (batch_id, time.time(), label, json.dumps(config)),
+            )
+        return batch_id
+
+    def add_batch_row(self, batch_id: str, row: BatchRow, run_id: str | None = None) -> None:
+        correct = None if row.correct is None else int(row.correct)
+        with self._connect() as db:
+            (seq,) = db.execute(
+                "SELECT COUNT(*) FROM batch_rows WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO batch_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch_id,
+                    seq,
+                    row.problem_id,
+                    row.difficulty,
+                    row.strategy,
+                    row.budget,
+                    row.answer,
+                    correct,
+                    row.input_tokens,
+                    row.output_tokens,
+                    row.seconds,
+                    row.cost_usd,
+                    row.finish,
+                    run_id,
+                ),
+            )
+
+    def finish_batch(self, batch_id: str, status: str, message: str = "") -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE batches SET status = ?, message = ? WHERE batch_id = ?",
+                (status, message, batch_id),
+            )
+
+    def list_batches(self) -> list[BatchInfo]:
+        """Newest first, with their row counts."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT b.batch_id, b.created, b.label, b.config, b.status, b.message, "
+                "(SELECT COUNT(*) FROM batch_rows r WHERE r.batch_id = b.batch_id) "
+                "FROM batches b ORDER BY b.created DESC"
+            ).fetchall()
+        return [BatchInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def load_batch_rows(self, batch_id: str) -> list[BatchRow]:
+        """The batch's rows in run order (events stay in the runs table; see `batch_run_ids`)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT problem_id, difficulty, strategy, budget, answer, correct, input_tokens, "
+                "output_tokens, seconds, cost_usd, finish FROM batch_rows WHERE batch_id = ? "
+                "ORDER BY seq",
+                (batch_id,),
+            ).fetchall()
+        return [BatchRow(*r[:5], _bool(r[5]), *r[6:]) for r in rows]
+
+    def batch_run_ids(self, batch_id: str) -> list[str | None]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT run_id FROM batch_rows WHERE batch_id = ? ORDER BY seq", (batch_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+# Recorded runs shipped with the repository, so a fresh install has something to replay.
+RECORDINGS_DIR = Path(__file__).resolve().parent.parent / "recordings"
+
+
+def recordings(directory: Path = RECORDINGS_DIR) -> list[Path]:
+    return sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+
+
+def load_recording(path: Path) -> list[Event]:
+    return from_json_lines(path.read_text(encoding="utf-8").splitlines())
+
+
+def write_recording(events: Sequence[Event], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(to_json_line(e) + "\n" for e in events), encoding="utf-8")

@@ -1,0 +1,176 @@
+"""Cost per problem solved: a problem set x strategies x budgets, with the test-time-compute plots."""
+
+from datetime import datetime
+from functools import partial
+
+import streamlit as st
+
+from components.batch_charts import (
+    build_accuracy_figure,
+    build_break_even_figure,
+    build_cost_figure,
+    build_difficulty_figure,
+    cheapest_reaching,
+    summary_frame,
+)
+from components.cost_meter import format_seconds
+from components.problem_picker import render_problem_set_picker
+from components.run_view import poll_while
+from components.settings import render_estimate
+from components.text import plain_markdown
+from deliberate.batch import rows_to_csv, summarize, summary_to_csv
+from deliberate.ledger import format_dollars
+from deliberate.strategies import STRATEGIES
+from deliberate.worker import BatchWorker
+
+BUDGETS = [1, 2, 4, 8, 16]
+settings = st.session_state.settings
+store = st.session_state.store
+
+st.title("Cost per problem solved")
+st.write(
+    "More thinking costs more per question, but it can cost less per question answered "
+    "correctly. Run a problem set through several strategies and budgets and compare."
+)
+problems = render_problem_set_picker("batch")
+strategies = st.multiselect(
+    "Strategies",
+    list(STRATEGIES),
+    default=["direct", "best_of_n", "beam_search"],
+    key="batch_strategies",
+    format_func=lambda name: name.replace("_", " "),
+)
+budgets = sorted(st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="batch_budgets"))
+plan = [
+    (s, n) for _ in problems or [] for s in strategies for n in ([1] if s == "direct" else budgets)
+]
+if settings is not None and plan:
+    render_estimate(settings, plan, store)
+
+worker = st.session_state.get("batch_worker")
+running = worker is not None and worker.running
+run_column, stop_column, _ = st.columns([1, 1, 4])
+ready = bool(plan) and settings is not None and not running
+if run_column.button("Run batch", type="primary", disabled=not ready):
+    try:
+        st.session_state.batch_worker = BatchWorker(
+            problems,
+            strategies,
+            budgets,
+            settings.backend,
+            settings.budget,
+            store,
+            label=f"{len(problems)} problems × {', '.join(strategies)} × N={budgets}",
+        ).start()
+        st.session_state.batch_shown = st.session_state.batch_worker.batch_id
+        st.rerun()
+    except ValueError as exc:
+        st.error(plain_markdown(str(exc)))
+if stop_column.button("Stop", disabled=not running):
+    worker.stop()
+
+
+def progress_panel() -> bool:
+    worker = st.session_state.get("batch_worker")
+    if worker is None:
+        return False
+    done = len(worker.rows())
+    left = worker.seconds_left()
+    eta = "estimating time left…" if left is None else f"about {format_seconds(left)} left"
+    if worker.running:
+        st.progress(worker.fraction, text=f"{done} of {worker.total_runs} runs · {eta}")
+    elif worker.status == "error":
+        st.error(
+            plain_markdown(
+                f"The batch failed after {done} runs: {worker.message}. Finished runs are kept."
+            )
+        )
+    elif worker.status == "stopped":
+        st.warning(plain_markdown(f"The batch was {worker.message}; finished runs are kept."))
+    return worker.running
+
+
+poll_while(running, progress_panel)
+
+st.header("Results")
+batches = store.list_batches() if store is not None else []
+if not batches:
+    st.info("No batch yet. Results are stored and shown here after a restart too.")
+    st.stop()
+by_id = {b.batch_id: b for b in batches}
+if st.session_state.get("batch_shown") not in by_id:
+    st.session_state.batch_shown = batches[0].batch_id
+shown = st.selectbox(
+    "Batch",
+    list(by_id),
+    key="batch_shown",
+    format_func=lambda b: (
+        f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · "
+        f"{by_id[b].label} · {by_id[b].status} · {by_id[b].rows} runs"
+    ),
+)
+rows = store.load_batch_rows(shown)
+if not rows:
+    st.info("This batch has no finished run yet.")
+    st.stop()
+summaries = summarize(rows)
+target = st.slider("Target accuracy (%)", 0, 100, 60, step=5, key="batch_target") / 100
+best = cheapest_reaching(summaries, target)
+if best is not None:
+    st.success(
+        plain_markdown(
+            f"Cheapest to reach {target:.0%}: {best.strategy.replace('_', ' ')} at N={best.budget} "
+            f"({best.accuracy:.0%} solved, {best.mean_output_tokens:,.0f} tokens per problem, "
+            f"{format_dollars(best.cost_per_solved_usd)} per problem solved)."
+        )
+    )
+else:
+    st.warning(f"No strategy reached {target:.0%} in this batch.")
+st.dataframe(summary_frame(summaries, best), hide_index=True, width="stretch")
+csv_column, summary_column, _ = st.columns([1, 1, 3])
+csv_column.download_button(
+    "Runs as CSV", rows_to_csv(rows), f"batch-{shown}-runs.csv", "text/csv", on_click="ignore"
+)
+summary_column.download_button(
+    "Summary as CSV",
+    summary_to_csv(summaries),
+    f"batch-{shown}-summary.csv",
+    "text/csv",
+    on_click="ignore",
+)
+
+charts = [
+    (
+        "accuracy",
+        build_accuracy_figure(summaries, target, best),
+        "Accuracy vs budget N (log scale), one line per strategy; the dashed line is System 1, the star the cheapest strategy at the target.",
+    ),
+    (
+        "cost",
+        build_cost_figure(summaries),
+        "Cost per problem solved vs budget: a strategy earns its extra tokens only where this stays low.",
+    ),
+    (
+        "break-even",
+        build_break_even_figure(summaries),
+        "Accuracy vs spend per problem; above the dashed line a strategy solves problems more cheaply than System 1.",
+    ),
+    (
+        "difficulty",
+        build_difficulty_figure(rows),
+        "Accuracy by problem difficulty, each strategy at its largest budget: hard questions are where search can pay.",
+    ),
+]
+for left, right in ((charts[0], charts[1]), (charts[2], charts[3])):
+    for column, (name, figure, caption) in zip(st.columns(2), (left, right), strict=True):
+        with column:
+            st.plotly_chart(figure, key=f"batch_chart_{name}", width="stretch")
+            st.caption(caption)
+            st.download_button(
+                f"Download the {name} chart (HTML)",
+                partial(figure.to_html, include_plotlyjs=True),
+                f"batch-{shown}-{name}.html",
+                "text/html",
+                key=f"batch_html_{name}",
+                on_click="ignore",
+            )

@@ -1,0 +1,76 @@
+"""Replay: any finished run rebuilt from its event stream, at your speed, with no model at all."""
+
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from components.run_view import cached_fold, poll_while, render_run
+from components.text import plain_markdown
+from deliberate.runstore import load_recording, recordings
+
+SPEEDS = [1, 2, 5, 10, 20, 50, 200]  # events per second
+TICK_SECONDS = 0.5
+store = st.session_state.store
+
+st.title("Replay")
+st.write(
+    "Every finished run, from Live run, System 1 vs System 2 or a batch, is kept as its event "
+    "stream. Replaying it rebuilds the identical tree with no model and no network: the safe "
+    "way to present."
+)
+
+options: dict[str, str] = {f"recording:{p}": f"Recorded demo · {p.stem}" for p in recordings()}
+for run in store.list_runs() if store is not None else []:
+    grade = {True: "✓", False: "✗", None: "?"}[run.correct]
+    options[f"run:{run.run_id}"] = (
+        f"{datetime.fromtimestamp(run.created):%Y-%m-%d %H:%M} · {run.source} · "
+        f"{run.strategy} N={run.budget_n} · {run.problem_id} · {run.nodes} steps · {grade}"
+    )
+if not options:
+    st.info("Nothing to replay yet: run something on the Live run page first.")
+    st.stop()
+choice = st.selectbox("Run", list(options), format_func=options.get, key="replay_choice")
+
+loaded = st.session_state.get("replay_loaded")
+if loaded is None or loaded[0] != choice:
+    kind, _, name = choice.partition(":")
+    try:
+        events = load_recording(Path(name)) if kind == "recording" else store.load_events(name)
+    except (OSError, KeyError, ValueError) as exc:
+        st.error(plain_markdown(f"This run can't be replayed: {exc}"))
+        st.stop()
+    loaded = (choice, events)
+    st.session_state.replay_loaded = loaded
+    st.session_state.replay_index = len(events)  # open on the whole run
+    st.session_state.replay_playing = False
+events = loaded[1]
+
+speed_column, play_column, _ = st.columns([3, 1, 2])
+speed = speed_column.select_slider(
+    "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
+)
+playing = st.session_state.get("replay_playing", False)
+if play_column.button("Pause" if playing else "Play", width="stretch"):
+    playing = not playing
+    st.session_state.replay_playing = playing
+    if playing and st.session_state.replay_index >= len(events):
+        st.session_state.replay_index = 0  # play a finished replay from the start
+
+
+def replay_panel() -> bool:
+    index = min(st.session_state.get("replay_index", len(events)), len(events))
+    if st.session_state.get("replay_playing"):
+        index = min(len(events), index + max(1, round(speed * TICK_SECONDS)))
+        if index >= len(events):
+            st.session_state.replay_playing = False
+    st.session_state.replay_index = index  # before the scrubber exists in this run: allowed
+    st.slider("Scrubber: events replayed", 0, len(events), key="replay_index")
+    fold = cached_fold(
+        "replay", choice, lambda start: events[start:], upto=st.session_state.replay_index
+    )
+    render_run(fold, "replay")
+    return bool(st.session_state.get("replay_playing"))
+
+
+poll_while(playing, replay_panel, interval=TICK_SECONDS)
