@@ -44,6 +44,7 @@ class NodeAdded(Event):
     role: str = "step"  # step | sample | draft | critique | revision | answer
     output_tokens: int = 0
     answer: str | None = None  # extracted final answer when the node ends a solution
+    thinking: str = ""  # a native-thinking summary returned alongside the text, if any
 
 
 @dataclass(frozen=True)

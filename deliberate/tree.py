@@ -62,6 +62,7 @@ class ReasoningTree:
                     pruned=False,
                     selected=False,
                     answer=event.answer,
+                    thinking=event.thinking,
                     correct=None,
                     output_tokens=event.output_tokens,
                     visits=0,

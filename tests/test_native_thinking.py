@@ -55,7 +55,8 @@ def test_openai_reasoning_effort_run(pens, arithmetic):
         usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.reasoning_tokens
     )
     assert usage.cost_usd == pytest.approx(provider.cost(billed)) and usage.cost_usd > 0
-    assert any("Seven pens" in e.text for e in events if isinstance(e, Status))
+    assert node.thinking == "Seven pens at three dollars..."
+    assert any("850 hidden tokens" in e.text for e in events if isinstance(e, Status))
     assert events[-1].reason == "complete" and events[-2].correct is True
 
 

@@ -14,7 +14,7 @@ from deliberate.events import (
     to_json_line,
 )
 from deliberate.ledger import Ledger
-from deliberate.strategies import STRATEGIES, describe
+from deliberate.strategies import NEEDS_NATIVE_THINKING, STRATEGIES, describe, strategies_for
 from deliberate.tree import ReasoningTree
 
 TINY = Budget(n=2, width=2, max_depth=3, step_tokens=40, max_total_tokens=600, seed=7)
@@ -48,7 +48,7 @@ def check_stream(events, budget):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+@pytest.mark.parametrize("strategy", sorted(set(STRATEGIES) - NEEDS_NATIVE_THINKING))
 def test_strategy_on_real_model(strategy, pens, local, arithmetic):
     events = run(strategy, pens, local, arithmetic)
     tree = check_stream(events, TINY)
@@ -97,7 +97,7 @@ def test_model_judge_costs_are_verification(pens, local):
     assert scored and all(0.0 <= e.score <= 1.0 for e in scored)
 
 
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+@pytest.mark.parametrize("strategy", sorted(set(STRATEGIES) - NEEDS_NATIVE_THINKING))
 def test_fake_provider_streams_keep_invariants(strategy, pens, fake, arithmetic):
     budget = Budget(n=4, width=2, max_depth=4, step_tokens=16, max_total_tokens=2_000, seed=2)
     check_stream(run(strategy, pens, fake, arithmetic, budget), budget)
@@ -144,3 +144,59 @@ def test_calls_billed_before_a_failure_stay_in_the_ledger(pens, arithmetic):
     events = run("best_of_n", pens, HalfFailing(), arithmetic)
     assert events[-1].reason == "error"
     assert Ledger.from_events(events).total.output_tokens == 9
+
+
+def test_native_thinking_is_refused_clearly_without_hidden_reasoning(pens, fake, arithmetic):
+    assert "native_thinking" not in strategies_for(fake)
+    events = run("native_thinking", pens, fake, arithmetic)
+    assert events[-1].reason == "error"
+    assert "no native thinking" in events[-1].message
+    assert sum(isinstance(e, AnswerChosen) for e in events) == 1
+
+
+def test_spending_cap_is_never_exceeded(pens, arithmetic):
+    from deliberate.providers.base import Price
+    from deliberate.providers.fake import FakeProvider
+
+    priced = FakeProvider()
+    priced.price = Price(input_per_million=100.0, output_per_million=200.0)
+    budget = Budget(n=4, width=2, max_depth=4, step_tokens=16, max_dollars=0.05)
+    events = run("beam_search", pens, priced, arithmetic, budget)
+    check_stream(events, budget)
+    assert events[-1].reason == "spend_cap"
+    assert 0 < Ledger.from_events(events).total.cost_usd <= 0.05
+
+
+def test_a_cap_with_an_unknown_price_refuses_to_guess(pens, fake, arithmetic):
+    events = run("best_of_n", pens, fake, arithmetic, Budget(n=2, max_dollars=1.0))
+    assert events[-1].reason == "spend_cap"
+    assert "price is unknown" in events[-1].message
+
+
+def test_a_failing_judge_stops_the_run_and_keeps_the_tree(pens, fake):
+    from deliberate.providers.base import ProviderError
+    from deliberate.providers.fake import FakeProvider
+    from deliberate.verifiers.model_judge import ModelJudge
+
+    def broken(request, index):
+        raise ProviderError("judge server timed out after 60 s")
+
+    events = run("beam_search", pens, fake, ModelJudge(FakeProvider(broken)))
+    tree = check_stream(events, TINY)
+    assert events[-1].reason == "error"
+    assert "verifier failed: judge server timed out" in events[-1].message
+    assert len(tree) > 1
+
+
+def test_judge_reads_p_yes_from_logprobs_and_falls_back_to_text():
+    from deliberate.providers.base import Completion, Usage
+    from deliberate.verifiers.model_judge import judge_score
+
+    def call(text, logprobs=None):
+        return Completion(text, "length", Usage(10, 1), 0.0, logprobs)
+
+    value, _ = judge_score(call("Yes", ({"Yes": -0.1, " No": -2.4, "The": -5.0},)))
+    assert value == pytest.approx(1 / (1 + 2.718281828 ** (-2.4 + 0.1)), rel=1e-6)
+    assert judge_score(call("No, step 2 is wrong"))[0] == 0.0
+    assert judge_score(call("I rate it 7/10"))[0] == pytest.approx(0.7)
+    assert judge_score(call("hmm"))[0] == 0.5

@@ -11,6 +11,7 @@ from deliberate.problems.base import Problem
 from deliberate.providers.base import Provider
 from deliberate.strategies.context import StrategyBody, run_strategy
 from deliberate.strategies.mcts import mcts
+from deliberate.strategies.native_thinking import native_thinking
 from deliberate.strategies.refine import self_refine
 from deliberate.strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
 from deliberate.strategies.search import beam_search, dvts
@@ -35,10 +36,17 @@ STRATEGIES: dict[str, Strategy] = {
         "dvts": dvts,
         "mcts": mcts,
         "self_refine": self_refine,
+        "native_thinking": native_thinking,
     }.items()
 }
 
 SYSTEM_2 = [name for name in STRATEGIES if name != "direct"]
+NEEDS_NATIVE_THINKING = frozenset({"native_thinking"})  # only for providers with hidden reasoning
+
+
+def strategies_for(provider: Provider) -> list[str]:
+    """The strategies this provider can run."""
+    return [s for s in STRATEGIES if provider.native_thinking or s not in NEEDS_NATIVE_THINKING]
 
 
 def describe(name: str) -> str:

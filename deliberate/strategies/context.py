@@ -34,7 +34,7 @@ from deliberate.providers.base import (
 )
 from deliberate.tree import ReasoningTree
 from deliberate.verifiers.aggregate import aggregate
-from deliberate.verifiers.base import Verifier
+from deliberate.verifiers.base import StepScores, Verifier
 from deliberate.verifiers.grading import extract_answer, has_final_answer
 
 T = TypeVar("T")
@@ -137,16 +137,39 @@ class RunContext:
         n = min(request.n, left)
         max_tokens = max(1, min(request.max_tokens, left // n))
         request = GenerationRequest(**{**request.__dict__, "n": n, "max_tokens": max_tokens})
+        prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
         if self.budget.max_dollars is not None:
-            prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
-            worst = self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
-            if worst is not None and self.spent_usd + worst > self.budget.max_dollars:
-                raise RunStopped(
-                    "spend_cap",
-                    f"stopped before a call that could cost up to ${worst:.4f}: the run's cap is "
-                    f"${self.budget.max_dollars:.4f} and ${self.spent_usd:.4f} is spent",
-                )
+            self.check_spend(
+                self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
+            )
         return request
+
+    def check_spend(self, worst: float | None) -> None:
+        """Refuse a call whose worst-case cost could break the spending cap."""
+        cap = self.budget.max_dollars
+        if cap is None:
+            return
+        if worst is None:
+            raise RunStopped(
+                "spend_cap",
+                "a spending cap is set but this model's price is unknown, so no call can be "
+                "proven to stay under it: set the model's price to use a cap",
+            )
+        if self.spent_usd + worst > cap:
+            raise RunStopped(
+                "spend_cap",
+                f"stopped before a call that could cost up to ${worst:.4f}: the run's cap is "
+                f"${cap:.4f} and ${self.spent_usd:.4f} is spent",
+            )
+
+    def verify(self, paths: list[list[str]]) -> StepScores:
+        """Run the verifier within the spending cap; its failures stop the run like any call's."""
+        if self.budget.max_dollars is not None:
+            self.check_spend(self.verifier.worst_case_cost(self.problem.question, paths))
+        try:
+            return self.verifier.score(self.problem.question, paths)
+        except ProviderError as exc:
+            raise RunStopped("error", f"the verifier failed: {exc}", exc.partial) from exc
 
     def call(self, request: GenerationRequest) -> list[Completion]:
         request = self._check_caps(request)
@@ -195,7 +218,8 @@ class RunContext:
             source = text if whole_answer else self.prefix(parent_id) + text
             answer = extract_answer(source) if finished and role != "critique" else None
             tokens = sum(c.usage.output_tokens for c in calls)
-            yield self.emit(NodeAdded(node_id, parent_id, text, role, tokens, answer))
+            thinking = "\n\n".join(c.thinking for c in calls if c.thinking)
+            yield self.emit(NodeAdded(node_id, parent_id, text, role, tokens, answer, thinking))
             for call in calls:
                 yield self.usage_event(call, "generate", node_id, self.provider.cost(call.usage))
             ids.append(node_id)
@@ -257,8 +281,7 @@ class RunContext:
         """PRM-score the last step of each node's path."""
         if not node_ids:
             return []
-        paths = [self.tree.steps(n) for n in node_ids]
-        scored = self.verifier.score(self.problem.question, paths)
+        scored = self.verify([self.tree.steps(n) for n in node_ids])
         for node_id, value, detail in zip(node_ids, scored.scores, scored.details, strict=True):
             yield self.emit(StepScored(node_id, value, self.verifier.name, detail))
         yield from self._verify_usage(scored.calls)
@@ -272,9 +295,7 @@ class RunContext:
                 s for s in self.tree.graph.nodes[node_id]["text"].split(STEP_STOP) if s.strip()
             ]
             steps = steps or [""]
-            scored = self.verifier.score(
-                self.problem.question, [steps[: i + 1] for i in range(len(steps))]
-            )
+            scored = self.verify([steps[: i + 1] for i in range(len(steps))])
             value = aggregate(scored.scores, self.budget.aggregation)
             detail = "; ".join(f"step {i + 1}: {d}" for i, d in enumerate(scored.details))
             yield self.emit(

@@ -17,7 +17,6 @@ from deliberate.strategies.context import Choice, RunContext, RunStopped, Steps
 
 EFFORTS = ((2, "low"), (8, "medium"))  # (largest n, effort); more samples than that: high
 MIN_THINKING_TOKENS = 1024
-SHOWN_THINKING_CHARS = 600
 
 
 def thinking_plan(budget: Budget) -> tuple[str, int]:
@@ -49,11 +48,7 @@ def native_thinking(ctx: RunContext) -> Steps[Choice]:
     )
     (completion,) = ctx.call(request)
     (node,) = yield from ctx.add_nodes(ROOT, [[completion]], "answer", whole_answer=True)
-    hidden = completion.usage.reasoning_tokens
-    summary = " ".join(completion.thinking.split())[:SHOWN_THINKING_CHARS]
-    yield ctx.status(
-        f"thought for {hidden:,} hidden tokens" + (f"; its summary: {summary}" if summary else "")
-    )
+    yield ctx.status(f"thought for {completion.usage.reasoning_tokens:,} hidden tokens")
     yield from ctx.score_samples([node])
     return Choice(
         node, ctx.tree.graph.nodes[node]["answer"], "the model's one answer after thinking"

@@ -26,6 +26,10 @@ class Verifier(ABC):
         """Dollar cost of one of this verifier's model calls; None when the price is unknown."""
         return 0.0
 
+    def worst_case_cost(self, question: str, paths: Sequence[Sequence[str]]) -> float | None:
+        """Upper bound on the dollars `score` may spend; rules spend nothing."""
+        return 0.0
+
     @abstractmethod
     def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:
         """Score the last step of every path; earlier steps are context (and are not re-scored)."""

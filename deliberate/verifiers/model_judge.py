@@ -26,29 +26,44 @@ class ModelJudge(Verifier):
     def cost(self, call: Completion) -> float | None:
         return self.provider.cost(call.usage)
 
+    def worst_case_cost(self, question: str, paths: Sequence[Sequence[str]]) -> float | None:
+        total = 0.0
+        for steps in paths:
+            request = judge_request(question, steps)
+            prompt = "".join(m.content for m in request.messages)
+            worst = self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
+            if worst is None:
+                return None
+            total += worst
+        return total
+
     def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:
         scores, details, calls = [], [], []
         for steps in paths:
-            earlier = "\n\n".join(steps[:-1]) or "(none)"
-            request = GenerationRequest(
-                messages=(
-                    Message("system", JUDGE_PROMPT),
-                    Message(
-                        "user",
-                        f"Problem: {question}\n\nEarlier steps:\n{earlier}\n\n"
-                        f"Last step:\n{steps[-1]}\n\nIs the last step correct?",
-                    ),
-                ),
-                max_tokens=1,
-                temperature=0.0,
-                top_logprobs=10,
-            )
-            (call,) = self.provider.generate(request)
+            (call,) = self.provider.generate(judge_request(question, steps))
             calls.append(call)
             value, detail = judge_score(call)
             scores.append(value)
             details.append(detail)
         return StepScores(scores, details, calls)
+
+
+def judge_request(question: str, steps: Sequence[str]) -> GenerationRequest:
+    """Ask for one token, Yes or No, with its top alternatives' logprobs."""
+    earlier = "\n\n".join(steps[:-1]) or "(none)"
+    return GenerationRequest(
+        messages=(
+            Message("system", JUDGE_PROMPT),
+            Message(
+                "user",
+                f"Problem: {question}\n\nEarlier steps:\n{earlier}\n\n"
+                f"Last step:\n{steps[-1]}\n\nIs the last step correct?",
+            ),
+        ),
+        max_tokens=1,
+        temperature=0.0,
+        top_logprobs=10,
+    )
 
 
 def judge_score(call: Completion) -> tuple[float, str]:
