@@ -32,18 +32,21 @@ def run_aggregation(tree: ReasoningTree) -> str:
 
 
 def best_path(tree: ReasoningTree) -> list[str]:
-    """The chosen path once an answer is chosen; until then the best-scoring path so far."""
+    """The chosen path once an answer is chosen; until then the best-scoring frontier path."""
     if tree.chosen_path():
         return tree.chosen_path()
     g = tree.graph
     how = run_aggregation(tree)
-    candidates = [n for n in g if n != ROOT and g.nodes[n]["score"] is not None]
+    scored = [n for n in g if n != ROOT and g.nodes[n]["score"] is not None]
+    # The search's frontier: unpruned leaves; a shallow node would win on `min` for being short.
+    frontier = [n for n in scored if not g.nodes[n]["pruned"] and g.out_degree(n) == 0]
+    candidates = frontier or scored
     if not candidates:
         return []
 
-    def path_score(node: str) -> tuple[bool, float, int]:
+    def path_score(node: str) -> tuple[float, int]:
         scores = [g.nodes[p]["score"] for p in tree.path(node) if g.nodes[p]["score"] is not None]
-        return (not g.nodes[node]["pruned"], aggregate(scores, how), g.nodes[node]["depth"])
+        return (aggregate(scores, how), g.nodes[node]["depth"])
 
     return tree.path(max(candidates, key=path_score))
 

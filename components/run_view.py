@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
@@ -74,17 +75,20 @@ def node_details(fold: RunFold, node_id: str) -> dict[str, str]:
     return details
 
 
-def _remember_click(chart_key: str, node_key: str) -> None:
-    """on_select callback: keep the clicked node, since the chart's own state resets each redraw."""
-    state = st.session_state.get(chart_key)
-    points = state["selection"]["points"] if state else []
+def clicked_node(points: Sequence[dict[str, Any]]) -> str | None:
+    """The node id carried (as customdata) by the first clicked point, if any."""
     for point in points:
         node = point.get("customdata")
         node = node[0] if isinstance(node, list) and node else node
         if isinstance(node, str):
-            st.session_state[node_key] = node
-            return
-    st.session_state[node_key] = None
+            return node
+    return None
+
+
+def _remember_click(chart_key: str, node_key: str) -> None:
+    """on_select callback: keep the clicked node, since the chart's own state resets each redraw."""
+    state = st.session_state.get(chart_key)
+    st.session_state[node_key] = clicked_node(state["selection"]["points"] if state else [])
 
 
 def render_outcome(tree: ReasoningTree) -> None:

@@ -50,12 +50,18 @@ speed_column, play_column, _ = st.columns([3, 1, 2])
 speed = speed_column.select_slider(
     "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
 )
-playing = st.session_state.get("replay_playing", False)
-if play_column.button("Pause" if playing else "Play", width="stretch"):
-    playing = not playing
+
+
+def toggle_play() -> None:
+    """Before the rerun, so the button's label and the polling agree with the new state."""
+    playing = not st.session_state.get("replay_playing", False)
     st.session_state.replay_playing = playing
-    if playing and st.session_state.replay_index >= len(events):
+    if playing and st.session_state.get("replay_index", 0) >= len(events):
         st.session_state.replay_index = 0  # play a finished replay from the start
+
+
+playing = st.session_state.get("replay_playing", False)
+play_column.button("Pause" if playing else "Play", on_click=toggle_play, width="stretch")
 
 
 def replay_panel() -> bool:

@@ -1,0 +1,149 @@
+"""One real browser against `streamlit run`: the live page with the embedded model.
+
+Debian's chromium is driven by Playwright (never a downloaded browser). It saves the README's
+screenshot, docs/screenshot-live.png, and the click-to-first-node time in test-artifacts/.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOT = ROOT / "docs" / "screenshot-live.png"
+# Nodes drawn in the first plotly figure on the page (the reasoning tree).
+TREE_NODES_JS = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    if (!plot || !plot.data) return 0;
+    return plot.data.reduce((n, t) => n + (t.customdata ? t.customdata.length : 0), 0);
+}"""
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, server: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "streamlit exited before it served the app"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"streamlit did not answer at {url} within {seconds:.0f} s")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{CHROMIUM} is missing on CI: install Debian's chromium (./dev.sh test does)"
+            )
+        pytest.skip(
+            f"{CHROMIUM} is not installed: apt-get install chromium (./dev.sh test does it)"
+        )
+    port = free_port()
+    env = {**os.environ, "DELIBERATE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("DELIBERATE_PROVIDER", None)  # the real embedded model, as a user gets it
+    log = (tmp_path / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_live_run_grows_a_tree_in_a_real_browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1250})
+            page.goto(app_url)
+            page.get_by_text("Watch a model think").wait_for(timeout=60_000)
+            sidebar = page.get_by_test_id("stSidebar")
+            sidebar.get_by_text("Qwen2.5-Coder-0.5B", exact=False).wait_for()
+            # A small budget: depth 6 -> 3 with the keyboard on the depth slider.
+            depth = sidebar.get_by_role("slider").nth(2)
+            depth.focus()
+            for _ in range(3):
+                depth.press("ArrowLeft")
+            page.get_by_text("4 beams of width 2", exact=False).wait_for()
+            page.wait_for_timeout(500)
+
+            page.get_by_role("button", name="Run", exact=True).click()
+            clicked = time.monotonic()
+            page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=180_000)
+            first_node = time.monotonic() - clicked
+
+            finished = page.get_by_text("Finished:", exact=False)
+            try:
+                finished.wait_for(timeout=300_000)
+            except Exception:  # too slow on this machine: Stop keeps everything, show that
+                page.get_by_role("button", name="Stop", exact=True).click()
+                page.get_by_text("kept", exact=False).first.wait_for(timeout=120_000)
+            page.wait_for_timeout(1_500)  # let plotly finish drawing the last update
+            nodes = page.evaluate(f"({TREE_NODES_JS})()")
+            assert nodes > 1
+            assert page.get_by_text("Traceback").count() == 0
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "browser-timings.json").write_text(
+        json.dumps({"click_to_first_node_seconds": round(first_node, 2), "tree_nodes": nodes})
+    )

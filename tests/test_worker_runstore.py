@@ -1,0 +1,210 @@
+"""The background worker (FakeProvider) and the SQLite run store."""
+
+import threading
+
+import pytest
+
+from deliberate.batch import BatchRow, run_batch
+from deliberate.budget import Budget
+from deliberate.events import AnswerChosen, NodeAdded, RunFinished, RunStarted
+from deliberate.providers.base import Completion, GenerationRequest, Provider, ProviderError
+from deliberate.providers.fake import FakeProvider
+from deliberate.runstore import RunStore, load_recording, recordings, write_recording
+from deliberate.strategies import STRATEGIES
+from deliberate.tree import ReasoningTree
+from deliberate.verifiers.arithmetic import ArithmeticChecker
+from deliberate.worker import BatchWorker, RunWorker, start_run
+
+BUDGET = Budget(n=4, width=2, max_depth=3, step_tokens=32, max_total_tokens=2_000, seed=3)
+
+
+def fake_backend():
+    return FakeProvider(), ArithmeticChecker()
+
+
+class GatedProvider(FakeProvider):
+    """A fake that waits at every call until the test lets it go, so Stop lands mid-run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = threading.Semaphore(0)
+        self.entered = threading.Event()
+
+    def generate(self, request: GenerationRequest) -> list[Completion]:
+        self.entered.set()
+        assert self.calls.acquire(timeout=10), "the test never released the call"
+        return super().generate(request)
+
+
+class BrokenProvider(Provider):
+    name = "broken"
+    model = "broken-model"
+
+    def generate(self, request: GenerationRequest) -> list[Completion]:
+        raise ProviderError("the backend said no")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "data")
+
+
+def test_worker_runs_a_strategy_and_saves_it(store, pens):
+    worker = start_run("beam_search", pens, fake_backend, BUDGET, store, source="live")
+    assert worker.join(20)
+    events = worker.events()
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    assert events[-1].reason == "complete"
+    assert worker.saved_run_id == events[0].run_id
+    assert store.load_events(worker.saved_run_id) == events
+    (info,) = store.list_runs()
+    assert (info.source, info.strategy, info.problem_id) == ("live", "beam_search", "t-pens")
+    assert info.nodes == sum(isinstance(e, NodeAdded) for e in events)
+
+
+def test_stop_keeps_the_partial_run(store, pens):
+    provider = GatedProvider()
+    worker = start_run("beam_search", pens, lambda: (provider, ArithmeticChecker()), BUDGET, store)
+    assert provider.entered.wait(10)
+    provider.calls.release()  # the first call (4 beams) completes...
+    worker.stop()  # ...and Stop arrives while the run is in the middle of its work
+    provider.calls.release(10)  # never block: the run must stop by itself
+    assert worker.join(20)
+    events = worker.events()
+    nodes = [e for e in events if isinstance(e, NodeAdded)]
+    assert 0 < len(nodes) < 12
+    assert events[-1] == RunFinished(
+        "stopped", f"stopped by you after {len(nodes)} steps; all kept"
+    )
+    assert not any(isinstance(e, AnswerChosen) for e in events)
+    stored = store.load_events(worker.saved_run_id)
+    assert stored == events
+    assert (
+        ReasoningTree.from_events(stored).signature()
+        == ReasoningTree.from_events(events).signature()
+    )
+
+
+def test_provider_failure_becomes_a_message_not_a_traceback(store, pens):
+    worker = start_run(
+        "best_of_n", pens, lambda: (BrokenProvider(), ArithmeticChecker()), BUDGET, store
+    )
+    assert worker.join(20)
+    finished = worker.events()[-1]
+    assert finished.reason == "error"
+    assert "the backend said no" in finished.message
+    assert "Traceback" not in finished.message
+
+
+def test_a_crash_before_the_run_starts_is_reported(store):
+    def explode():
+        raise RuntimeError("model file missing: reinstall the parts")
+
+    worker = RunWorker(explode, store).start()
+    assert worker.join(10)
+    assert worker.events() == [RunFinished("error", "model file missing: reinstall the parts")]
+    assert worker.saved_run_id is None and store.list_runs() == []
+
+
+def test_store_round_trips_event_streams_and_speed(store, pens):
+    events = list(STRATEGIES["mcts"](pens, FakeProvider(), ArithmeticChecker(), BUDGET))
+    run_id = store.save_run(events, "compare")
+    assert store.load_events(run_id) == events
+    assert store.generation_speed("fake-model") > 0
+    assert store.generation_speed("another-model") is None
+    with pytest.raises(KeyError):
+        store.load_events("nope")
+    with pytest.raises(ValueError, match="RunStarted"):
+        store.save_run(events[1:], "live")
+
+
+def test_store_is_shared_by_threads(store, pens):
+    streams = [
+        list(STRATEGIES["best_of_n"](pens, FakeProvider(), ArithmeticChecker(), BUDGET))
+        for _ in range(6)
+    ]
+    threads = [threading.Thread(target=store.save_run, args=(s, "live")) for s in streams]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(store.list_runs()) == 6
+    assert RunStore(store.directory).list_runs() == store.list_runs()  # a second handle agrees
+
+
+def test_store_round_trips_batch_results(store, pens):
+    rows = list(
+        run_batch(
+            [pens], ["direct", "best_of_n"], [1, 2], FakeProvider(), ArithmeticChecker(), BUDGET
+        )
+    )
+    batch_id = store.create_batch("test", {"budgets": [1, 2]})
+    for row in rows:
+        store.add_batch_row(batch_id, row, store.save_run(row.events, "batch"))
+    store.finish_batch(batch_id, "complete")
+    (info,) = store.list_batches()
+    assert (info.label, info.status, info.rows, info.config) == (
+        "test",
+        "complete",
+        3,
+        {"budgets": [1, 2]},
+    )
+    loaded = store.load_batch_rows(batch_id)
+    assert loaded == [BatchRow(**{**r.__dict__, "events": ()}) for r in rows]
+    assert all(store.load_events(run_id) for run_id in store.batch_run_ids(batch_id))
+
+
+def test_batch_worker_stores_rows_as_they_finish(store, pens):
+    worker = BatchWorker(
+        [pens, pens], ["direct", "beam_search"], [1, 2], fake_backend, BUDGET, store
+    )
+    assert worker.total_runs == 6
+    worker.start()
+    assert worker.join(30)
+    assert worker.status == "complete" and worker.fraction == 1.0
+    assert len(worker.rows()) == 6
+    assert store.load_batch_rows(worker.batch_id) == worker.rows()
+    assert len(store.list_runs(source="batch")) == 6
+
+
+def test_batch_stop_keeps_finished_rows_and_the_partial_run(store, pens):
+    provider = GatedProvider()
+    worker = BatchWorker(
+        [pens],
+        ["direct", "best_of_n"],
+        [2, 4],
+        lambda: (provider, ArithmeticChecker()),
+        BUDGET,
+        store,
+    ).start()
+    provider.calls.release(2)  # direct, then the first best_of_n call
+    assert provider.entered.wait(10)
+    while len(worker.rows()) < 2:
+        assert worker.running
+        worker.join(0.05)
+    worker.stop()
+    provider.calls.release(10)
+    assert worker.join(20)
+    assert worker.status == "stopped"
+    assert [(r.strategy, r.budget) for r in worker.rows()] == [("direct", 1), ("best_of_n", 2)]
+    (info,) = store.list_batches()
+    assert info.status == "stopped" and info.rows == 2
+    finishes = sorted(r.finish for r in store.list_runs(source="batch"))
+    assert finishes == ["complete", "complete", "stopped"]
+
+
+def test_recordings_replay_identically(tmp_path, pens):
+    events = list(STRATEGIES["dvts"](pens, FakeProvider(), ArithmeticChecker(), BUDGET))
+    path = tmp_path / "demo.jsonl"
+    write_recording(events, path)
+    assert recordings(tmp_path) == [path]
+    assert load_recording(path) == events
+
+
+def test_shipped_recordings_are_valid_runs():
+    shipped = recordings()
+    assert len(shipped) >= 3
+    for path in shipped:
+        events = load_recording(path)
+        tree = ReasoningTree.from_events(events)
+        assert tree.started is not None and tree.finished is not None and len(tree) > 2, path
