@@ -44,6 +44,8 @@ def build_cost_table(ledger: Ledger) -> pd.DataFrame:
 
 
 def render_cost_meter(ledger: Ledger) -> None:
-    for column, (label, value) in zip(st.columns(4), cost_headline(ledger).items(), strict=True):
-        column.metric(label, value)
+    items = list(cost_headline(ledger).items())
+    for row in (items[:2], items[2:]):  # two by two: "unknown" dollars must fit
+        for column, (label, value) in zip(st.columns(2), row, strict=True):
+            column.metric(label, value)
     st.dataframe(build_cost_table(ledger), width="stretch")

@@ -97,6 +97,8 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
             step,
             groups * width,
         )
+    if strategy == "native_thinking":  # hidden thinking sized like best-of-N's samples
+        return "1 answer with hidden thinking", 1, n * sample + sample, 0
     if strategy == "self_refine":
         rounds = max(1, n // 2)
         calls = 1 + 2 * rounds

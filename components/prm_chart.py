@@ -96,19 +96,14 @@ def build_prm_figure(tree: ReasoningTree, node_id: str | None = None) -> go.Figu
     )
     if bars:
         value = aggregate([b.score for b in bars], how)
-        figure.add_hline(
-            y=value,
-            line={"dash": "dash", "color": "#24292f"},
-            annotation_text=f"path score ({how} of steps) = {value:.2f}",
-            annotation_position="top left",
-        )
+        figure.add_hline(y=value, line={"dash": "dash", "color": "#24292f"})
+        title = f"path score ({how} of steps) = {value:.2f}"
     else:
-        figure.add_annotation(
-            text="no scored steps yet", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
-        )
+        title = "no scored steps yet"
     figure.update_layout(
+        title={"text": title, "font": {"size": 14}},
         height=300,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"range": [0, 1.05], "title": {"text": "PRM score"}},
         showlegend=False,
     )

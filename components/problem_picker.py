@@ -86,13 +86,13 @@ def render_problem_set_picker(key: str) -> list[Problem] | None:
         if source == "Curated set":
             problems = _problem_set("curated")
             size = st.slider(
-                "How many problems (in catalog order)",
+                "How many problems (spread over the difficulties)",
                 1,
                 len(problems),
                 min(8, len(problems)),
                 key=f"{key}_size",
             )
-            problems = problems[:size]
+            problems = [problems[i * len(problems) // size] for i in range(size)]
         elif source == "Generated set":
             left, middle, right = st.columns([2, 1, 1])
             name = left.selectbox("Set", GENERATED_SETS, key=f"{key}_set")

@@ -107,8 +107,9 @@ def render_outcome(tree: ReasoningTree) -> None:
         st.text(f"Answer: {answer}   ·   {GRADES[tree.chosen.correct]}   ·   {tree.chosen.method}")
 
 
-def render_run(fold: RunFold, key: str, captions: bool = True) -> None:
-    """Status, tree (clickable), PRM chart, cost meter and the clicked node for one run."""
+def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
+    """Status, tree (clickable), PRM chart, cost meter and the clicked node for one run;
+    `narrow` stacks the PRM chart above the cost meter (for side-by-side panels)."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
     render_outcome(tree)
     selected = st.session_state.get(node_key)
@@ -121,31 +122,26 @@ def render_run(fold: RunFold, key: str, captions: bool = True) -> None:
         selection_mode="points",
         width="stretch",
     )
-    if captions:
-        st.caption(
-            f"The reasoning tree: {len(tree) - 1} steps. Colour = PRM score (red 0, green 1); "
-            "grey = pruned; blue ring = chosen path; ✓ ✗ ? = answer right, wrong, unknown. "
-            "Click a node to read it."
-        )
-    prm_column, cost_column = st.columns([1, 1])
+    steps = len(tree) - 1
+    st.caption(
+        f"The reasoning tree: {steps} step{'' if steps == 1 else 's'}. Colour = PRM score "
+        "(red 0, green 1); grey = pruned; blue ring = chosen path; ✓ ✗ ? = answer right, wrong, "
+        "unknown. Click a node to read it."
+    )
+    prm_column, cost_column = (st.container(), st.container()) if narrow else st.columns(2)
     with prm_column:
-        scored_node = (
-            selected if selected and tree.graph.nodes[selected].get("score") is not None else None
-        )
+        scored = selected is not None and tree.graph.nodes[selected].get("score") is not None
+        scored_node = selected if scored else None
         st.plotly_chart(build_prm_figure(tree, scored_node), key=f"{key}_prm", width="stretch")
-        if captions:
-            value = path_aggregate(tree, scored_node)
-            which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
-            shown = (
-                "no step scored yet" if value is None else f"{run_aggregation(tree)} = {value:.2f}"
-            )
-            st.caption(f"PRM score of each step on {which}; path score {shown}.")
+        value = path_aggregate(tree, scored_node)
+        which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
+        shown = "no step scored yet" if value is None else f"{run_aggregation(tree)} = {value:.2f}"
+        st.caption(f"PRM score of each step on {which}; path score {shown}.")
     with cost_column:
         render_cost_meter(fold.ledger)
-        if captions:
-            st.caption(
-                "What the thinking cost so far: generation writes steps, verification scores them."
-            )
+        st.caption(
+            "What the thinking cost so far: generation writes steps, verification scores them."
+        )
     if selected is not None:
         render_node(fold, selected)
 
@@ -154,6 +150,9 @@ def render_node(fold: RunFold, node_id: str) -> None:
     data = fold.tree.graph.nodes[node_id]
     st.subheader("The problem" if node_id == ROOT else f"Node {node_id}")
     st.code(data["text"], language=None, wrap_lines=True)
+    if data.get("thinking"):
+        st.caption("The provider's summary of its hidden thinking")
+        st.code(data["thinking"], language=None, wrap_lines=True)
     rows = [{"": name, "value": value} for name, value in node_details(fold, node_id).items()]
     st.dataframe(rows, hide_index=True, width="stretch")  # not st.table: it renders Markdown
 

@@ -14,6 +14,7 @@ from deliberate.budget import SELECTIONS, Budget
 from deliberate.provider_choice import ProviderChoice, provider_choices
 from deliberate.providers.base import Price, Provider
 from deliberate.runstore import RunStore
+from deliberate.strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
 from deliberate.verifiers import VERIFIERS, make_verifier
 from deliberate.verifiers.aggregate import AGGREGATIONS
 from deliberate.verifiers.base import Verifier
@@ -39,6 +40,13 @@ class Settings:
     provider: ProviderChoice
     verifier: str
     budget: Budget
+
+    def strategies(self, system_2_only: bool = False) -> list[str]:
+        """The strategies this provider can run (native thinking needs hidden reasoning)."""
+        names = [
+            s for s in STRATEGIES if self.provider.native_thinking or s not in NEEDS_NATIVE_THINKING
+        ]
+        return [s for s in names if s in SYSTEM_2] if system_2_only else names
 
     def backend(self) -> tuple[Provider, Verifier]:
         """Build the provider (may load a model) and the verifier: call it in a worker thread."""

@@ -25,6 +25,7 @@ CHOSEN_COLOR = "#1f4fbf"
 SELECTED_COLOR = "#ff7f0e"
 EDGE_COLOR = "#9a9a9a"
 ANSWER_MARKS = {True: ("✓", "#1a7f37"), False: ("✗", "#cf222e"), None: ("?", "#6e7781")}
+ANSWER_OFFSET = 0.3  # rows below the node
 HOVER_CHARS = 600  # the hover shows a preview; a click shows the whole step
 HOVER_WIDTH = 72
 
@@ -226,9 +227,10 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
             "hoverinfo": "skip",
             "showlegend": False,
             "x": np.array([pos[n][0] for n in answers], dtype=float),
-            "y": np.array([pos[n][1] for n in answers], dtype=float),
+            # A text-only trace is anchored at the node's centre: shift the mark below the marker.
+            "y": np.array([pos[n][1] - ANSWER_OFFSET for n in answers], dtype=float),
             "text": [mark for mark, _ in marks],
-            "textposition": "bottom center",
+            "textposition": "middle center",
             "textfont": {"color": [color for _, color in marks], "size": 16},
         },
         # An empty trace that only carries the colorbar, so the legend is there from the start.
@@ -257,7 +259,8 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
         "height": int(min(720, max(320, 150 + 95 * depth))),
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "xaxis": {"visible": False},
-        "yaxis": {"visible": False},
+        # Room below the deepest row for the answer marks.
+        "yaxis": {"visible": False, "range": [-depth - 0.6, 0.4]},
         "legend": {"orientation": "h", "y": -0.02, "yanchor": "top"},
         "hovermode": "closest",
         "clickmode": "event+select",

@@ -24,6 +24,7 @@ class ProviderChoice:
     model: str
     price: Price | None
     make: Callable[[], Provider]
+    native_thinking: bool = False  # can run the native_thinking strategy (hidden reasoning)
 
 
 def _local(name: str) -> ProviderChoice:

@@ -110,7 +110,7 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1250})
+            page = browser.new_page(viewport={"width": 1500, "height": 2000})
             page.goto(app_url)
             page.get_by_text("Watch a model think").wait_for(timeout=60_000)
             sidebar = page.get_by_test_id("stSidebar")
@@ -139,7 +139,14 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             assert nodes > 1
             assert page.get_by_text("Traceback").count() == 0
             SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            # Streamlit scrolls inside its main container, so the viewport is the screenshot.
+            page.screenshot(path=str(SCREENSHOT))
+
+            # The finished run is stored: the Replay page, reached through the sidebar, has it.
+            sidebar.get_by_role("link", name="Replay").click()
+            page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
+            page.wait_for_function(f"({TREE_NODES_JS})() == {nodes}", timeout=60_000)
+            assert page.get_by_text("Traceback").count() == 0
         finally:
             browser.close()
     artifacts = ROOT / "test-artifacts"

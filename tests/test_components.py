@@ -38,6 +38,7 @@ from deliberate.events import (
 )
 from deliberate.ledger import Ledger, format_dollars
 from deliberate.providers.base import Price
+from deliberate.strategies import STRATEGIES
 from deliberate.synthetic import synthetic_run
 from deliberate.tree import ReasoningTree
 
@@ -184,7 +185,8 @@ def test_prm_chart_follows_the_chosen_path_and_shows_the_aggregate():
     figure = build_prm_figure(tree)
     assert list(figure.data[0].y) == [0.9, 0.8]
     assert path_aggregate(tree) == 0.8  # min of the steps
-    assert any("min of steps" in a.text and "0.80" in a.text for a in figure.layout.annotations)
+    assert figure.layout.title.text == "path score (min of steps) = 0.80"
+    assert figure.layout.shapes[0].y0 == 0.8  # the aggregate as a dashed line
     assert list(build_prm_figure(tree, "b").data[0].y) == [0.2]
 
 
@@ -307,3 +309,9 @@ def test_a_click_selects_the_node_in_the_points_customdata():
     assert clicked_node([{"customdata": ["n2"]}]) == "n2"
     assert clicked_node([{"point_index": 1}]) is None
     assert clicked_node([]) is None
+
+
+def test_every_strategy_has_an_estimate():
+    for name in STRATEGIES:
+        estimate = estimate_run(name, Budget(n=4), "model_judge", Price(0.03, 0.06))
+        assert estimate.output_tokens > 0 and estimate.dollars > 0, name

@@ -64,6 +64,18 @@ def check_run_panel(spec_tree: dict, spec_prm: dict, costs: dict, events: list) 
     assert costs == cost_headline(Ledger.from_events(events))
 
 
+def test_no_pages_directory_beside_the_app():
+    """Streamlit 1.67 treats a pages/ folder next to app.py as a v1 multipage app and runs those
+    scripts without app.py (no sidebar, no session set-up): the pages live in app_pages/."""
+    assert not (APP.parent / "pages").exists()
+    assert sorted(p.name for p in (APP.parent / "app_pages").glob("*.py")) == [
+        "compare.py",
+        "cost_per_solved.py",
+        "live_run.py",
+        "replay.py",
+    ]
+
+
 def test_live_run_shows_tree_prm_chart_and_the_ledgers_costs(fake_env):
     at = start_app()
     estimate = at.sidebar.info[0].value
@@ -98,8 +110,8 @@ def test_a_run_survives_widgets_and_page_switches(fake_env, monkeypatch):
     worker = at.session_state["live_worker"]
     assert worker.running
     at.selectbox(key="live_strategy").set_value("mcts").run()  # any widget: a full rerun
-    at.switch_page("pages/replay.py").run()
-    at.switch_page("pages/live_run.py").run()
+    at.switch_page("app_pages/replay.py").run()
+    at.switch_page("app_pages/live_run.py").run()
     assert at.session_state["live_worker"] is worker
     assert worker.running, "the run should still be going after the reruns"
     next(b for b in at.button if b.label == "Stop").click().run()
@@ -160,7 +172,7 @@ def test_a_bad_provider_setting_is_explained(monkeypatch, tmp_path):
 
 def test_compare_page_runs_both_and_explains_the_difference(fake_env):
     at = start_app()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     next(b for b in at.button if b.label == "Run both").click().run()
     system_1, system_2 = finish(at, "compare_workers")
     assert system_1.events()[0].strategy == "direct"
@@ -176,7 +188,7 @@ def test_compare_page_runs_both_and_explains_the_difference(fake_env):
 
 def test_cost_per_solved_runs_a_batch_and_keeps_it_after_a_restart(fake_env):
     at = start_app()
-    at.switch_page("pages/cost_per_solved.py").run()
+    at.switch_page("app_pages/cost_per_solved.py").run()
     at.slider(key="batch_size").set_value(3)
     at.multiselect(key="batch_strategies").set_value(["direct", "best_of_n"])
     at.multiselect(key="batch_budgets").set_value([1, 4]).run()
@@ -191,7 +203,7 @@ def test_cost_per_solved_runs_a_batch_and_keeps_it_after_a_restart(fake_env):
     assert len(labels) == 6, labels
 
     restarted = AppTest.from_file(APP, default_timeout=60).run()  # a new session, same data
-    restarted.switch_page("pages/cost_per_solved.py").run()
+    restarted.switch_page("app_pages/cost_per_solved.py").run()
     assert not restarted.exception
     (table,) = restarted.dataframe
     assert table.value["problems"].tolist() == [3, 3, 3]
@@ -202,7 +214,7 @@ def test_replay_rebuilds_the_identical_tree_and_scrubs(fake_env):
     next(b for b in at.button if b.label == "Run").click().run()
     events = finish(at, "live_worker").events()
     original = ReasoningTree.from_events(events)
-    at.switch_page("pages/replay.py").run()
+    at.switch_page("app_pages/replay.py").run()
     choice = f"run:{events[0].run_id}"
     at.selectbox(key="replay_choice").set_value(choice).run()
     assert not at.exception

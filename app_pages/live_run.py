@@ -15,7 +15,7 @@ store = st.session_state.store
 st.title("Watch a model think")
 problem = render_problem_picker("live")
 
-names = list(STRATEGIES)
+names = settings.strategies() if settings is not None else list(STRATEGIES)
 strategy = st.selectbox(
     "Strategy",
     names,

@@ -20,13 +20,15 @@ st.write(
     "way to present."
 )
 
-options: dict[str, str] = {f"recording:{p}": f"Recorded demo · {p.stem}" for p in recordings()}
+options: dict[str, str] = {}  # your newest run first, then the demos shipped with the app
 for run in store.list_runs() if store is not None else []:
     grade = {True: "✓", False: "✗", None: "?"}[run.correct]
     options[f"run:{run.run_id}"] = (
         f"{datetime.fromtimestamp(run.created):%Y-%m-%d %H:%M} · {run.source} · "
         f"{run.strategy} N={run.budget_n} · {run.problem_id} · {run.nodes} steps · {grade}"
     )
+for path in recordings():
+    options[f"recording:{path}"] = f"Recorded demo · {path.stem}"
 if not options:
     st.info("Nothing to replay yet: run something on the Live run page first.")
     st.stop()

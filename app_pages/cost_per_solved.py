@@ -35,7 +35,7 @@ st.write(
 problems = render_problem_set_picker("batch")
 strategies = st.multiselect(
     "Strategies",
-    list(STRATEGIES),
+    settings.strategies() if settings is not None else list(STRATEGIES),
     default=["direct", "best_of_n", "beam_search"],
     key="batch_strategies",
     format_func=lambda name: name.replace("_", " "),
@@ -105,9 +105,13 @@ shown = st.selectbox(
     list(by_id),
     key="batch_shown",
     format_func=lambda b: (
-        f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · "
-        f"{by_id[b].label} · {by_id[b].status} · {by_id[b].rows} runs"
+        f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · {by_id[b].label}"
     ),
+)
+info = by_id[shown]
+st.caption(
+    f"Status: {info.status} · {info.rows} runs stored"
+    + (f" · {info.message}" if info.message else "")
 )
 rows = store.load_batch_rows(shown)
 if not rows:

@@ -22,10 +22,11 @@ st.write(
     "Run both on the same problem and see what the extra thinking bought, and what it cost."
 )
 problem = render_problem_picker("compare")
+system_2 = settings.strategies(system_2_only=True) if settings is not None else SYSTEM_2
 strategy = st.selectbox(
     "System 2 strategy",
-    SYSTEM_2,
-    index=SYSTEM_2.index("beam_search"),
+    system_2,
+    index=system_2.index("beam_search"),
     key="compare_strategy",
     format_func=lambda name: name.replace("_", " "),
 )
@@ -62,7 +63,7 @@ def compare_panel() -> bool:
             fold = cached_fold(key, worker.id, worker.events)
             name = fold.tree.started.strategy.replace("_", " ") if fold.tree.started else ""
             st.subheader(f"{title}: {name}")
-            render_run(fold, key)
+            render_run(fold, key, narrow=True)
     if all(not w.running for w in workers):
         st.subheader("What the extra thinking bought")
         sentences = build_comparison_summary(workers[0].events(), workers[1].events())
