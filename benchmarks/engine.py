@@ -13,11 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deliberate.problems.catalog import load_problem_set
-
 from deliberate.batch import rows_to_csv, run_batch, summarize
 from deliberate.budget import Budget
 from deliberate.events import NodeAdded
+from deliberate.problems.catalog import load_problem_set
 from deliberate.providers.base import GenerationRequest, Message
 from deliberate.providers.local import local_provider
 from deliberate.providers.local_model import DEFAULT_MODEL, installed_models
