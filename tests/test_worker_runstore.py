@@ -208,3 +208,15 @@ def test_shipped_recordings_are_valid_runs():
         events = load_recording(path)
         tree = ReasoningTree.from_events(events)
         assert tree.started is not None and tree.finished is not None and len(tree) > 2, path
+
+
+def test_two_sessions_share_one_provider_and_both_finish(store, pens):
+    """Two browser tabs running at once: one shared provider, two workers, two complete runs."""
+    shared = FakeProvider()
+    workers = [
+        start_run(name, pens, lambda: (shared, ArithmeticChecker()), BUDGET, store)
+        for name in ("beam_search", "mcts")
+    ]
+    assert all(worker.join(30) for worker in workers)
+    assert [w.events()[-1].reason for w in workers] == ["complete", "complete"]
+    assert {r.strategy for r in store.list_runs()} == {"beam_search", "mcts"}
