@@ -45,7 +45,10 @@ def sampling_sweep(problems: list, temperatures: list[float], n: int) -> None:
     print("temperature  majority  at-least-one-right")
     for temperature in temperatures:
         base = Budget(n=n, temperature=temperature)
-        rows = list(run_batch(problems, ["self_consistency"], [n], provider, verifier, base))
+        rows = []
+        for row in run_batch(problems, ["self_consistency"], [n], provider, verifier, base):
+            rows.append(row)
+            print(f"  t={temperature} {row.problem_id}: {row.correct}", file=sys.stderr)
         majority = sum(1 for r in rows if r.correct)
         any_right = sum(
             1
