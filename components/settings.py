@@ -9,10 +9,11 @@ from typing import Any
 import streamlit as st
 
 from components.estimate import DEFAULT_TOKENS_PER_SECOND, Estimate, estimate_run, speed_note
+from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
 from deliberate.budget import SELECTIONS, Budget
-from deliberate.provider_choice import ProviderChoice, provider_choices
-from deliberate.providers.base import Price, Provider
+from deliberate.provider_choice import ProviderChoice
+from deliberate.providers.base import Provider
 from deliberate.runstore import RunStore
 from deliberate.strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
 from deliberate.verifiers import VERIFIERS, make_verifier
@@ -59,32 +60,11 @@ def init_settings_state() -> None:
         st.session_state.setdefault(key, value)
 
 
-def price_text(price: Price | None) -> str:
-    if price is None:
-        return "price unknown: costs show as unknown, never $0"
-    return (
-        f"${price.input_per_million:g} per million input tokens, "
-        f"${price.output_per_million:g} per million output tokens"
-    )
-
-
 def render_settings() -> Settings | None:
     """Draw the sidebar; None (with the reason shown) when the settings can't make a run."""
     with st.sidebar:
         st.header("Settings")
-        try:
-            choices = provider_choices()
-        except ValueError as exc:
-            st.error(plain_markdown(str(exc)))
-            return None
-        by_key = {c.key: c for c in choices}
-        if st.session_state.get("set_provider") not in by_key:
-            st.session_state["set_provider"] = choices[0].key
-        key = st.selectbox(
-            "Provider", list(by_key), format_func=lambda k: by_key[k].label, key="set_provider"
-        )
-        choice = by_key[key]
-        st.caption(f"Model: {choice.model} · {price_text(choice.price)}")
+        choice = render_provider_picker()
         verifier = st.selectbox(
             "Verifier (the PRM)",
             list(VERIFIERS),
@@ -132,7 +112,7 @@ def render_settings() -> Settings | None:
         except ValueError as exc:
             st.error(plain_markdown(f"This budget can't run: {exc}"))
             return None
-    return Settings(choice, verifier, budget)
+    return None if choice is None else Settings(choice, verifier, budget)
 
 
 def plan_estimate(

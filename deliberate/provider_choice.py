@@ -1,7 +1,8 @@
 """The model backends the app offers; DELIBERATE_PROVIDER picks the default (tests set `fake`).
 
-Describing a backend (name, model, price) never loads a model: `make()` does, and the app calls
-it inside a background worker.
+Describing a backend (name, model, price) never loads a model or calls an API: `make()` does,
+and the app calls it inside a background worker. API providers come from the provider registry;
+a typed key stays in the session's memory and goes only into `make()`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from pathlib import Path
 
 from deliberate.providers.base import Price, Provider
 from deliberate.providers.local_model import DEFAULT_MODEL, MODEL_ENV, MODELS, installed_models
+from deliberate.providers.prices import lookup_price, parse_price
+from deliberate.providers.registry import KINDS, LABELS, make_provider
 
 PROVIDER_ENV = "DELIBERATE_PROVIDER"
+# Provider kinds as genai-prices names them, for the price of a hosted model.
+PRICE_PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic"}
 
 
 @dataclass(frozen=True)
@@ -25,42 +30,87 @@ class ProviderChoice:
     price: Price | None
     make: Callable[[], Provider]
     native_thinking: bool = False  # can run the native_thinking strategy (hidden reasoning)
+    price_source: str = ""  # where the price comes from, in words
 
 
-def _local(name: str) -> ProviderChoice:
-    from deliberate.providers.local import local_price, local_provider
+def provider_kinds() -> list[str]:
+    """The kinds offered, the default first: `fake` only when DELIBERATE_PROVIDER=fake."""
+    wanted = os.environ.get(PROVIDER_ENV) or "local"
+    if wanted not in ("fake", *KINDS):
+        raise ValueError(
+            f"{PROVIDER_ENV} must be 'fake' or one of {', '.join(KINDS)} (got {wanted!r})"
+        )
+    kinds = ["fake", *KINDS] if wanted == "fake" else list(KINDS)
+    return [wanted, *(k for k in kinds if k != wanted)]
 
+
+def kind_label(kind: str) -> str:
+    return "Scripted fake model (tests of the plumbing)" if kind == "fake" else LABELS[kind]
+
+
+def local_models() -> list[str]:
+    """Built-in or GGUF models for the embedded provider: DELIBERATE_MODEL (or the 0.5B) first."""
+    preferred = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    return [preferred, *(m for m in installed_models() if m != preferred)]
+
+
+def model_label(name: str) -> str:
     spec = MODELS.get(name)
-    model = spec.label if spec else Path(name).stem
+    return spec.label if spec else Path(name).stem
+
+
+def local_choice(name: str) -> ProviderChoice:
+    from deliberate.providers.local import local_price
+
+    model = model_label(name)
     return ProviderChoice(
         key=f"local:{name}",
-        label=f"Embedded model, offline ({model})",
+        label=f"{LABELS['local']}: {model}",
         model=model,
         price=local_price(),
-        make=lambda: local_provider(name),
+        make=lambda: make_provider("local", model=name),
+        price_source="an equivalent hosted price (DELIBERATE_LOCAL_PRICE)",
     )
 
 
-def _fake() -> ProviderChoice:
+def fake_choice() -> ProviderChoice:
     from deliberate.providers.fake import FakeProvider
 
-    return ProviderChoice(
-        key="fake",
-        label="Scripted fake model (instant; for tests of the plumbing)",
-        model="fake-model",
-        price=None,
-        make=FakeProvider,
+    return ProviderChoice("fake", kind_label("fake"), "fake-model", None, FakeProvider)
+
+
+def api_choice(
+    kind: str,
+    model: str,
+    *,
+    api_key: str = "",
+    base_url: str = "",
+    price_text: str = "",
+    reasoning: bool = False,
+) -> ProviderChoice:
+    """An API backend as typed in the sidebar; ValueError names what is wrong with the fields."""
+    model = model.strip()
+    if not model:
+        raise ValueError("type the model's name")
+    override = parse_price(price_text) if price_text.strip() else None
+    compatible = kind == "openai_compatible"
+    quote = lookup_price(
+        model,
+        provider_id=PRICE_PROVIDER_IDS.get(kind),
+        api_url=(base_url.strip() or None) if compatible else None,
+        override=override,
     )
-
-
-def provider_choices() -> list[ProviderChoice]:
-    """The default first: the embedded model (DELIBERATE_MODEL or the 0.5B), or `fake` if asked."""
-    preferred = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
-    names = [preferred, *(m for m in installed_models() if m != preferred)]
-    choices = [_local(name) for name in names]
-    wanted = os.environ.get(PROVIDER_ENV) or "local"
-    if wanted not in ("local", "fake"):
-        raise ValueError(f"{PROVIDER_ENV} must be 'local' or 'fake' (got {wanted!r})")
-    if wanted == "fake":
-        choices.insert(0, _fake())
-    return choices
+    settings: dict[str, object] = {"model": model, "api_key": api_key.strip() or None}
+    if override is not None:
+        settings["price"] = override
+    if compatible:
+        settings.update(base_url=base_url.strip(), reasoning=reasoning)
+    return ProviderChoice(
+        key=f"{kind}:{model}",
+        label=f"{LABELS[kind]}: {model}",
+        model=model,
+        price=quote.price,
+        make=lambda: make_provider(kind, **settings),
+        native_thinking=reasoning if compatible else True,
+        price_source=quote.source,
+    )

@@ -9,11 +9,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.cost_meter import cost_headline
+from components.text import plain_markdown
 from deliberate.events import NodeAdded, RunFinished
 from deliberate.ledger import Ledger
 from deliberate.providers.base import ProviderError
 from deliberate.providers.fake import FakeProvider
 from deliberate.tree import ReasoningTree
+from tests.fake_api_server import FakeApiServer, Reply, script
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -235,7 +237,7 @@ def test_live_run_with_the_real_model_and_a_tiny_budget(monkeypatch, tmp_path):
     monkeypatch.delenv("DELIBERATE_PROVIDER", raising=False)
     monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path))
     at = start_app()
-    assert "Qwen2.5-Coder-0.5B" in " ".join(c.value for c in at.sidebar.caption)
+    assert plain_markdown("Qwen2.5-Coder-0.5B") in " ".join(c.value for c in at.sidebar.caption)
     at.select_slider(key="set_n").set_value(2)
     at.slider(key="set_depth").set_value(2)
     at.slider(key="set_step_tokens").set_value(32)
@@ -250,3 +252,44 @@ def test_live_run_with_the_real_model_and_a_tiny_budget(monkeypatch, tmp_path):
     (costs,) = shown_costs(at)
     check_run_panel(tree_spec, prm_spec, costs, events)
     assert costs["Dollars"].startswith("$")  # the local model carries a price
+
+
+def test_an_api_provider_without_a_key_says_what_it_needs(fake_env, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    at = start_app()
+    at.selectbox(key="set_provider").set_value("openai").run()
+    assert "needs an API key" in at.sidebar.warning[0].value
+    assert next(b for b in at.button if b.label == "Run").disabled
+
+
+def test_an_openai_compatible_server_runs_from_the_sidebar(fake_env):
+    reply = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "tiny",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": "The answer is \\boxed{7}."},
+            }
+        ],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49},
+    }
+    with FakeApiServer(script(Reply(200, reply))) as server:
+        at = start_app()
+        at.selectbox(key="set_provider").set_value("openai_compatible").run()
+        at.text_input(key="set_openai_compatible_model").set_value("tiny")
+        at.text_input(key="set_compat_url").set_value(f"{server.url}/v1")
+        at.text_input(key="set_openai_compatible_price").set_value("1, 2").run()
+        at.selectbox(key="live_strategy").set_value("direct").run()
+        assert "your price" in " ".join(c.value for c in at.sidebar.caption)
+        next(b for b in at.button if b.label == "Run").click().run()
+        events = finish(at, "live_worker").events()
+    assert events[0].provider == "openai_compatible" and events[-1].reason == "complete"
+    assert any(t.value.startswith("Answer: 7") for t in at.text)
+    (costs,) = shown_costs(at)
+    assert costs == cost_headline(Ledger.from_events(events))
+    assert costs["Dollars"] == "$0.000058"  # 40 x $1/M + 9 x $2/M

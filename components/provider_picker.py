@@ -1,0 +1,94 @@
+"""The sidebar's provider and model: the embedded model by default, API providers when set up."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.text import plain_markdown
+from deliberate.provider_choice import (
+    ProviderChoice,
+    api_choice,
+    fake_choice,
+    kind_label,
+    local_choice,
+    local_models,
+    model_label,
+    provider_kinds,
+)
+from deliberate.providers.base import Price
+from deliberate.providers.registry import DEFAULT_MODELS, provider_options
+
+
+def price_text(price: Price | None, source: str = "") -> str:
+    if price is None:
+        return f"price unknown ({source or 'no price'}): costs show as unknown, never $0"
+    return (
+        f"${price.input_per_million:g} per million input tokens, "
+        f"${price.output_per_million:g} per million output tokens"
+        + (f" ({source})" if source else "")
+    )
+
+
+def _api_fields(kind: str) -> ProviderChoice | None:
+    """Model, key, URL and price fields for an API provider; None with the reason when unusable."""
+    model = st.text_input("Model", value=DEFAULT_MODELS[kind], key=f"set_{kind}_model")
+    base_url = ""
+    if kind == "openai_compatible":
+        base_url = st.text_input(
+            "Server base URL", placeholder="http://localhost:8000/v1", key="set_compat_url"
+        )
+    api_key = st.text_input(
+        "API key (kept in this session's memory only)", type="password", key=f"set_{kind}_key"
+    )
+    price = st.text_input(
+        "Price override: input, output $ per million tokens (optional)", key=f"set_{kind}_price"
+    )
+    reasoning = kind == "openai_compatible" and st.checkbox(
+        "The model thinks natively (a reasoning model)", key="set_compat_reasoning"
+    )
+    option = next(
+        o for o in provider_options({kind: api_key}, compatible_url=base_url) if o.kind == kind
+    )
+    if not option.usable:
+        st.warning(plain_markdown(f"{option.label} {option.missing}."))
+        return None
+    if option.key_source:
+        st.caption(plain_markdown(f"API key from {option.key_source}"))
+    try:
+        return api_choice(
+            kind, model, api_key=api_key, base_url=base_url, price_text=price, reasoning=reasoning
+        )
+    except ValueError as exc:
+        st.error(plain_markdown(str(exc)))
+        return None
+
+
+def render_provider_picker() -> ProviderChoice | None:
+    """Provider and model, with the model's name and price shown; None when not usable yet."""
+    try:
+        kinds = provider_kinds()
+    except ValueError as exc:
+        st.error(plain_markdown(str(exc)))
+        return None
+    kind = st.selectbox("Provider", kinds, format_func=kind_label, key="set_provider")
+    if kind == "fake":
+        choice = fake_choice()
+    elif kind == "local":
+        local = next(o for o in provider_options() if o.kind == "local")
+        if not local.usable:
+            st.warning(plain_markdown(f"{local.label} {local.missing}."))
+            return None
+        name = st.selectbox("Model", local_models(), format_func=model_label, key="set_local_model")
+        try:
+            choice = local_choice(name)
+        except ValueError as exc:  # a malformed DELIBERATE_LOCAL_PRICE
+            st.error(plain_markdown(str(exc)))
+            return None
+    else:
+        choice = _api_fields(kind)
+        if choice is None:
+            return None
+    st.caption(
+        plain_markdown(f"Model: {choice.model} · {price_text(choice.price, choice.price_source)}")
+    )
+    return choice
