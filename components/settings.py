@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "set_depth": 6,
     "set_step_tokens": 96,
     "set_token_cap": 8_000,
-    "set_temperature": 0.5,
+    "set_temperature": Budget.temperature,
     "set_seed": 0,
     "set_aggregation": "min",
     "set_selection": "score",

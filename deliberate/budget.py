@@ -24,8 +24,9 @@ class Budget:
     step_tokens: int = 96
     # Hard cap on generated tokens for the whole run: the run stops cleanly when it is spent.
     max_total_tokens: int = 20_000
-    # Sampling: measured on the 0.5B, 0.7 kills majority vote while 0.3 keeps samples sane.
-    temperature: float = 0.5
+    # Sampling, measured on the 0.5B (8 samples, 7 GSM problems): at 0.7 majority vote 0/7 and
+    # some sample right on 2/7; at 0.3 majority 1/7 and some sample right on 4/7.
+    temperature: float = 0.3
     top_p: float = 0.95
     seed: int = 0
     # How a path's step scores become one score, and how best-of-N picks: by score or PRM-weighted vote.

@@ -32,7 +32,7 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-tokens", type=int, default=20_000, help="hard cap on generated tokens"
     )
-    parser.add_argument("--temperature", type=float, default=0.5)
+    parser.add_argument("--temperature", type=float, default=Budget.temperature)
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--aggregation", default="min", help="min | last | product | mean")
