@@ -24,10 +24,9 @@ from deliberate.providers.base import (
     GenerationRequest,
     Message,
     Price,
-    ProviderError,
     Usage,
 )
-from deliberate.providers.keys import ENV_VARS, find_key
+from deliberate.providers.keys import require_key
 from deliberate.providers.prices import lookup_price
 
 MIN_THINKING_TOKENS = 1024  # the API's least budget_tokens
@@ -50,12 +49,7 @@ class AnthropicProvider(ApiProvider):
         price: Price | None = None,
         **options: Any,
     ) -> None:
-        key = find_key(self.name, api_key)
-        if not key:
-            raise ProviderError(
-                f"no Anthropic API key: set {ENV_VARS[self.name]}, add it to Streamlit secrets, "
-                f"or type one in the key field"
-            )
+        key = require_key(self.name, api_key, "Anthropic")
         super().__init__(
             model, key, lookup_price(model, provider_id="anthropic", override=price), **options
         )

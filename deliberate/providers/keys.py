@@ -11,6 +11,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from deliberate.providers.base import ProviderError
+
 ENV_VARS = {
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
@@ -43,6 +45,17 @@ def find_key(kind: str, typed: str | None = None) -> ApiKey:
     if value := _streamlit_secret(variable):
         return ApiKey(value, f"Streamlit secrets ({variable})")
     return ApiKey(None, "")
+
+
+def require_key(kind: str, typed: str | None, service: str) -> ApiKey:
+    """`find_key`, or a ProviderError saying where a key can come from."""
+    key = find_key(kind, typed)
+    if not key:
+        raise ProviderError(
+            f"no {service} API key: set {ENV_VARS[kind]}, add it to Streamlit secrets, "
+            f"or type one in the key field"
+        )
+    return key
 
 
 def _streamlit_secret(name: str) -> str | None:

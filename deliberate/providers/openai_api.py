@@ -23,7 +23,7 @@ import openai
 
 from deliberate.providers.api import ApiProvider, continuation, cut_at_stops
 from deliberate.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
-from deliberate.providers.keys import ENV_VARS, ApiKey, find_key
+from deliberate.providers.keys import ApiKey, find_key, require_key
 from deliberate.providers.prices import PriceQuote, lookup_price
 
 MAX_STOPS = 4  # the API's limit
@@ -62,12 +62,7 @@ class OpenAIProvider(ApiProvider):
         price: Price | None = None,
         **options: Any,
     ) -> None:
-        key = find_key(self.name, api_key)
-        if not key:
-            raise ProviderError(
-                f"no OpenAI API key: set {ENV_VARS[self.name]}, add it to Streamlit secrets, "
-                f"or type one in the key field"
-            )
+        key = require_key(self.name, api_key, "OpenAI")
         quote = lookup_price(model, provider_id="openai", override=price)
         self._connect(model, key, quote, base_url, **options)
 
