@@ -20,7 +20,7 @@ from components.settings import render_estimate
 from components.text import plain_markdown
 from deliberate.batch import rows_to_csv, summarize, summary_to_csv
 from deliberate.ledger import format_dollars
-from deliberate.strategies import STRATEGIES
+from deliberate.strategies import STRATEGIES, budgets_for
 from deliberate.worker import BatchWorker
 
 BUDGETS = [1, 2, 4, 8, 16]
@@ -41,9 +41,7 @@ strategies = st.multiselect(
     format_func=lambda name: name.replace("_", " "),
 )
 budgets = sorted(st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="batch_budgets"))
-plan = [
-    (s, n) for _ in problems or [] for s in strategies for n in ([1] if s == "direct" else budgets)
-]
+plan = [(s, n) for _ in problems or [] for s in strategies for n in budgets_for(s, budgets)]
 if settings is not None and plan:
     render_estimate(settings, plan, store)
 

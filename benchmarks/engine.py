@@ -21,6 +21,7 @@ from deliberate.providers.base import GenerationRequest, Message
 from deliberate.providers.local import local_provider
 from deliberate.providers.local_model import DEFAULT_MODEL, installed_models
 from deliberate.report import format_summary
+from deliberate.strategies import budgets_for
 from deliberate.verifiers.arithmetic import ArithmeticChecker
 
 STRATEGIES = "direct,chain_of_thought,self_consistency,best_of_n,beam_search,mcts"
@@ -81,27 +82,34 @@ def main() -> None:
     if args.sweep:
         sampling_sweep(problems, [float(t) for t in args.sweep.split(",")], args.sweep_n)
     base = Budget(n=1, temperature=args.temperature)
-    budgets = [int(b) for b in args.budgets.split(",")]
-    strategies = args.strategies.split(",")
-    provider, verifier = local_provider(DEFAULT_MODEL), ArithmeticChecker()
-    print(f"\n{len(problems)} gsm_symbolic problems (seed {args.seed}), {DEFAULT_MODEL}, "
-          f"temperature {args.temperature}:")  # fmt: skip
-    rows = []
-    for row in run_batch(problems, strategies, budgets, provider, verifier, base):
-        rows.append(row)
-        print(f"  {row.strategy} n={row.budget} {row.problem_id}: {row.correct}", file=sys.stderr)
-    print(format_summary(summarize(rows)))
-    if args.csv:
-        args.csv.write_text(rows_to_csv(rows), encoding="utf-8")
-
-    bigger = [m for m in models if m != DEFAULT_MODEL]
-    for model in bigger:
+    verifier = ArithmeticChecker()
+    for model in [m for m in models if m != DEFAULT_MODEL]:  # first: a long table may be cut short
         big = list(
             run_batch(problems, ["chain_of_thought"], [1], local_provider(model), verifier, base)
         )
         solved = sum(1 for r in big if r.correct)
         print(f"\n{model} greedy chain of thought: {solved}/{len(big)} "
-              f"({sum(r.seconds for r in big) / len(big):.1f} s per problem)")  # fmt: skip
+              f"({sum(r.seconds for r in big) / len(big):.1f} s per problem)", flush=True)  # fmt: skip
+
+    budgets = [int(b) for b in args.budgets.split(",")]
+    strategies = args.strategies.split(",")
+    runs_per_problem = sum(len(budgets_for(s, budgets)) for s in strategies)
+    print(f"\n{len(problems)} gsm_symbolic problems (seed {args.seed}), {DEFAULT_MODEL}, "
+          f"temperature {args.temperature}:", flush=True)  # fmt: skip
+    rows = []
+    batch = run_batch(problems, strategies, budgets, local_provider(DEFAULT_MODEL), verifier, base)
+    try:
+        for row in batch:
+            rows.append(row)
+            print(
+                f"  {row.strategy} n={row.budget} {row.problem_id}: {row.correct}", file=sys.stderr
+            )
+            if args.csv:
+                args.csv.write_text(rows_to_csv(rows), encoding="utf-8")
+    except KeyboardInterrupt:  # Ctrl-C: the table of the problems that ran every strategy
+        rows = rows[: len(rows) // runs_per_problem * runs_per_problem]
+        print(f"interrupted: the table covers the first {len(rows) // runs_per_problem} problems")
+    print(format_summary(summarize(rows)))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from deliberate.events import AnswerChosen, Event, RunFinished
 from deliberate.ledger import Ledger, cost_per_solved
 from deliberate.problems.base import Problem
 from deliberate.providers.base import Provider
-from deliberate.strategies import STRATEGIES
+from deliberate.strategies import STRATEGIES, budgets_for
 from deliberate.verifiers.base import Verifier
 
 
@@ -67,10 +67,10 @@ def run_batch(
     base: Budget,
     on_event: Callable[[Event], None] | None = None,
 ) -> Iterator[BatchRow]:
-    """Yield one row per (problem, strategy, budget); System 1 runs once per problem, at n=1."""
+    """Yield one row per (problem, strategy, budget); direct and chain of thought once, at n=1."""
     for problem in problems:
         for strategy in strategies:
-            for n in [1] if strategy == "direct" else budgets:
+            for n in budgets_for(strategy, budgets):
                 events = []
                 for event in STRATEGIES[strategy](problem, provider, verifier, replace(base, n=n)):
                     events.append(event)

@@ -17,7 +17,7 @@ from deliberate.problems.catalog import PROBLEM_SETS, custom_problem, find_probl
 from deliberate.problems.jsonl import load_jsonl
 from deliberate.providers.base import Provider
 from deliberate.report import format_ledger, format_summary, format_tree
-from deliberate.strategies import STRATEGIES
+from deliberate.strategies import STRATEGIES, budgets_for
 from deliberate.tree import ReasoningTree
 from deliberate.verifiers import VERIFIERS, make_verifier
 
@@ -148,7 +148,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         make_budget(args, n)  # validate every budget before spending any compute
     provider = make_provider(args)
     verifier = make_verifier(args.verifier, provider)
-    runs_per_problem = sum(1 if s == "direct" else len(budgets) for s in strategies)
+    runs_per_problem = sum(len(budgets_for(s, budgets)) for s in strategies)
     total = len(problems) * runs_per_problem
     rows, started = [], time.perf_counter()
     _progress(0, total, started)

@@ -21,7 +21,7 @@ from deliberate.events import Event, RunFinished, RunStarted
 from deliberate.problems.base import Problem
 from deliberate.providers.base import Provider
 from deliberate.runstore import RunStore
-from deliberate.strategies import STRATEGIES
+from deliberate.strategies import ONE_GENERATION, STRATEGIES, budgets_for
 from deliberate.verifiers.base import Verifier
 
 log = logging.getLogger(__name__)
@@ -148,8 +148,8 @@ class _BatchStopped(Exception):
 
 
 def run_weight(strategy: str, n: int) -> int:
-    """Relative cost of one run, for the remaining-time estimate: System 1 is one call."""
-    return 1 if strategy == "direct" else n
+    """Relative cost of one run, for the remaining-time estimate: one greedy generation is one call."""
+    return 1 if strategy in ONE_GENERATION else n
 
 
 class BatchWorker:
@@ -178,7 +178,7 @@ class BatchWorker:
             list(budgets),
         )
         self._backend, self._base, self._store = backend, base, store
-        per_problem = [(s, n) for s in strategies for n in ([1] if s == "direct" else budgets)]
+        per_problem = [(s, n) for s in strategies for n in budgets_for(s, budgets)]
         self.total_runs = len(problems) * len(per_problem)
         self.total_weight = len(problems) * sum(run_weight(s, n) for s, n in per_problem)
         self.status = "running"

@@ -6,7 +6,8 @@ import llama_cpp as lc
 import pytest
 
 from deliberate.providers.base import GenerationRequest, Message, ProviderError
-from deliberate.providers.batched_engine import BatchedEngine, EngineSize, plan_size
+from deliberate.providers.batched_engine import BatchedEngine
+from deliberate.providers.kv_plan import EngineSize, plan_size
 from deliberate.verifiers.model_judge import ModelJudge
 
 pytestmark = pytest.mark.model

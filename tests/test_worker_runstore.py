@@ -220,3 +220,21 @@ def test_two_sessions_share_one_provider_and_both_finish(store, pens):
     assert all(worker.join(30) for worker in workers)
     assert [w.events()[-1].reason for w in workers] == ["complete", "complete"]
     assert {r.strategy for r in store.list_runs()} == {"beam_search", "mcts"}
+
+
+def test_a_batch_runs_one_generation_strategies_once_and_the_others_at_every_budget(pens):
+    rows = run_batch(
+        [pens],
+        ["direct", "chain_of_thought", "best_of_n"],
+        [1, 2, 4],
+        FakeProvider(),
+        ArithmeticChecker(),
+        BUDGET,
+    )
+    assert [(r.strategy, r.budget) for r in rows] == [
+        ("direct", 1),
+        ("chain_of_thought", 1),
+        ("best_of_n", 1),
+        ("best_of_n", 2),
+        ("best_of_n", 4),
+    ]

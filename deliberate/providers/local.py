@@ -90,7 +90,8 @@ class LocalProvider(Provider):
     def engine(self) -> BatchedEngine:
         """The batched engine, made on first use (its KV cache is the big allocation)."""
         if self._engine is None:
-            from deliberate.providers.batched_engine import BatchedEngine, plan_size
+            from deliberate.providers.batched_engine import BatchedEngine
+            from deliberate.providers.kv_plan import plan_size
 
             budget = int(os.environ.get(KV_BUDGET_ENV, DEFAULT_KV_MB)) * 2**20
             size = plan_size(self._llm.model, budget, PARALLEL, N_CTX)

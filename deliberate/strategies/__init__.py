@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial, update_wrapper
 
 from deliberate.budget import Budget
@@ -42,6 +42,13 @@ STRATEGIES: dict[str, Strategy] = {
 
 SYSTEM_2 = [name for name in STRATEGIES if name != "direct"]
 NEEDS_NATIVE_THINKING = frozenset({"native_thinking"})  # only for providers with hidden reasoning
+# One greedy generation whatever N: running them at every budget of a batch repeats the same run.
+ONE_GENERATION = frozenset({"direct", "chain_of_thought"})
+
+
+def budgets_for(strategy: str, budgets: Sequence[int]) -> list[int]:
+    """The budgets a batch runs this strategy at: only N=1 when N changes nothing."""
+    return [1] if strategy in ONE_GENERATION else list(budgets)
 
 
 def strategies_for(provider: Provider) -> list[str]:
