@@ -97,6 +97,24 @@ def test_memory_stays_bounded_over_many_calls(local, small):
     assert kv_matches_bookkeeping(small)
 
 
+def test_old_prefixes_beyond_the_keep_bound_are_given_up_before_a_call(local):
+    """Attention scans every cell in use, so the engine keeps at most `keep` cells of old
+    prefixes, while a prompt that extends the most recent answer is still found in the cache."""
+    size = EngineSize(cells=4096, sequences=8, parallel=2, seq_limit=512, keep=300)
+    engine = BatchedEngine(local._llm.model, size, local._threads)
+    try:
+        for i in range(6):
+            prompt = tokens(local, (Message("user", f"Chapter {i}: the lamp goes out."),))
+            engine.generate(prompt, 2, 40, temperature=0.9, top_p=0.95, seed=i)
+            # What a call may add: its prompt and 2 x 40 tokens, over the bounded old prefixes.
+            assert engine.used_cells() <= size.keep + len(prompt) + 2 * 40
+        assert kv_matches_bookkeeping(engine)
+        (last,) = engine.generate(prompt, 1, 8, temperature=0.0, top_p=1.0)
+        assert last.cached == len(prompt) - 1
+    finally:
+        engine.close()
+
+
 def test_a_prompt_that_does_not_fit_is_a_provider_error(local, small):
     with pytest.raises(ProviderError, match="context of 512"):
         small.generate(tokens(local, STORY) * 20, 1, 8, temperature=0.0, top_p=1.0)

@@ -196,6 +196,11 @@ class BatchedEngine:
         targets = [source] if in_place else []
         targets += self._claim(wave - len(targets), keep=source)
         suffix = len(prompt) - common
+        for s in self._by_eviction(keep=source):  # old prefixes beyond `keep` cost every step
+            if self.used_cells() + suffix + wave * max_tokens <= self.size.keep:
+                break
+            if s not in targets and self._slots[s].tokens:
+                self._drop(s)
         while self.used_cells() + suffix + wave * max_tokens > self.size.cells:
             spare = [s for s in self._by_eviction(keep=source) if s not in targets]
             spare = [s for s in spare if self._slots[s].tokens]
