@@ -115,6 +115,7 @@ def prefix_reuse(provider: LocalProvider, args: argparse.Namespace) -> None:
     for strategy in ("beam_search", "mcts"):
         for mode, label in (("0", "sequential"), ("1", "batched")):
             os.environ[BATCHED_ENV] = mode
+            provider.forget()  # the minimum below counts only this run's prompts
             recorder = Recorder(provider)
             verifier = make_verifier("model_judge", recorder)
             events = list(STRATEGIES[strategy](problem, recorder, verifier, budget))

@@ -87,6 +87,14 @@ class LocalProvider(Provider):
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode(), add_bos=False, special=True))
 
+    def forget(self) -> None:
+        """Drop every cached prompt, so that a measurement starts cold."""
+        with self._lock:
+            self._llm.reset()
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+
     def engine(self) -> BatchedEngine:
         """The batched engine, made on first use (its KV cache is the big allocation)."""
         if self._engine is None:
