@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS batches (
     label TEXT NOT NULL,
     config TEXT NOT NULL,
     status TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT ''
+    message TEXT NOT NULL DEFAULT '',
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS batch_rows (
     batch_id TEXT NOT NULL REFERENCES batches (batch_id),
@@ -108,9 +109,22 @@ class BatchInfo:
     created: float
     label: str
     config: dict[str, Any]
-    status: str  # running | complete | stopped | error
+    status: str  # running | complete | stopped | error | interrupted (its process died)
     message: str
     rows: int
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether the process that started a batch still runs (unknown for old stores: yes)."""
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _bool(value: int | None) -> bool | None:
@@ -125,6 +139,9 @@ class RunStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(batches)")}
+            if "pid" not in columns:  # a store made before batches knew their process
+                db.execute("ALTER TABLE batches ADD COLUMN pid INTEGER")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -210,8 +227,8 @@ class RunStore:
         batch_id = uuid.uuid4().hex[:12]
         with self._connect() as db:
             db.execute(
-                "INSERT INTO batches VALUES (?, ?, ?, ?, 'running', '')",
-                (batch_id, time.time(), label, json.dumps(config)),
+                "INSERT INTO batches VALUES (?, ?, ?, ?, 'running', '', ?)",
+                (batch_id, time.time(), label, json.dumps(config), os.getpid()),
             )
         return batch_id
 
@@ -253,10 +270,17 @@ class RunStore:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT b.batch_id, b.created, b.label, b.config, b.status, b.message, "
-                "(SELECT COUNT(*) FROM batch_rows r WHERE r.batch_id = b.batch_id) "
+                "(SELECT COUNT(*) FROM batch_rows r WHERE r.batch_id = b.batch_id), b.pid "
                 "FROM batches b ORDER BY b.created DESC"
             ).fetchall()
-        return [BatchInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+        out = []
+        for r in rows:
+            status, message = r[4], r[5]
+            if status == "running" and not _alive(r[7]):
+                status = "interrupted"
+                message = "the app stopped before this batch finished; its stored rows are kept"
+            out.append(BatchInfo(r[0], r[1], r[2], json.loads(r[3]), status, message, r[6]))
+        return out
 
     def load_batch_rows(self, batch_id: str) -> list[BatchRow]:
         """The batch's rows in run order (events stay in the runs table; see `batch_run_ids`)."""

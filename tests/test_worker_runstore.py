@@ -1,5 +1,8 @@
 """The background worker (FakeProvider) and the SQLite run store."""
 
+import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -9,7 +12,7 @@ from deliberate.budget import Budget
 from deliberate.events import AnswerChosen, NodeAdded, RunFinished, RunStarted
 from deliberate.providers.base import Completion, GenerationRequest, Provider, ProviderError
 from deliberate.providers.fake import FakeProvider
-from deliberate.runstore import RunStore, load_recording, recordings, write_recording
+from deliberate.runstore import DB_NAME, RunStore, load_recording, recordings, write_recording
 from deliberate.strategies import STRATEGIES
 from deliberate.tree import ReasoningTree
 from deliberate.verifiers.arithmetic import ArithmeticChecker
@@ -238,3 +241,30 @@ def test_a_batch_runs_one_generation_strategies_once_and_the_others_at_every_bud
         ("best_of_n", 2),
         ("best_of_n", 4),
     ]
+
+
+def test_a_batch_whose_process_died_is_shown_as_interrupted_with_its_rows(store, pens):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    batch_id = store.create_batch("cut short", {})
+    (row,) = run_batch([pens], ["direct"], [1], FakeProvider(), ArithmeticChecker(), BUDGET)
+    store.add_batch_row(batch_id, row)
+    assert store.list_batches()[0].status == "running"  # this process is alive
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE batches SET pid = ? WHERE batch_id = ?", (dead.pid, batch_id))
+    (info,) = store.list_batches()
+    assert (info.status, info.rows) == ("interrupted", 1)
+
+
+def test_a_store_made_before_batches_knew_their_process_still_opens(tmp_path):
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.execute(
+            "CREATE TABLE batches (batch_id TEXT PRIMARY KEY, created REAL NOT NULL, "
+            "label TEXT NOT NULL, config TEXT NOT NULL, status TEXT NOT NULL, "
+            "message TEXT NOT NULL DEFAULT '')"
+        )
+        db.execute("INSERT INTO batches VALUES ('old', 1.0, 'old', '{}', 'running', '')")
+    store = RunStore(tmp_path)
+    assert [(b.batch_id, b.status) for b in store.list_batches()] == [("old", "running")]
+    store.create_batch("new", {})
+    assert len(store.list_batches()) == 2
