@@ -8,7 +8,7 @@ from deliberate.providers.base import GenerationRequest, Message, ProviderError,
 from deliberate.verifiers.model_judge import ModelJudge
 from tests.fake_api_server import FakeApiServer, Reply, script
 
-KEY = "sk-ant-test-0123456789abcdef"
+KEY = "fake-anthropic-key-for-tests-0123456789"
 QUESTION = (Message("system", "Solve step by step."), Message("user", "What is 2 + 2?"))
 USAGE = {
     "input_tokens": 20,

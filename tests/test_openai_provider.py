@@ -10,7 +10,7 @@ from deliberate.providers.openai_api import OpenAICompatibleProvider, OpenAIProv
 from deliberate.verifiers.model_judge import ModelJudge
 from tests.fake_api_server import FakeApiServer, Reply, script
 
-KEY = "sk-test-0123456789abcdef"
+KEY = "fake-openai-key-for-tests-0123456789"
 QUESTION = (Message("system", "Solve step by step."), Message("user", "What is 2 + 2?"))
 
 
