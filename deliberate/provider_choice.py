@@ -49,9 +49,12 @@ def kind_label(kind: str) -> str:
 
 
 def local_models() -> list[str]:
-    """Built-in or GGUF models for the embedded provider: DELIBERATE_MODEL (or the 0.5B) first."""
-    preferred = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
-    return [preferred, *(m for m in installed_models() if m != preferred)]
+    """Built-in or GGUF models for the embedded provider: DELIBERATE_MODEL (or the default) first."""
+    installed = installed_models()
+    # An install made before the default changed may hold only the 0.5B: offer what is there.
+    fallback = DEFAULT_MODEL if DEFAULT_MODEL in installed or not installed else installed[0]
+    preferred = os.environ.get(MODEL_ENV) or fallback
+    return [preferred, *(m for m in installed if m != preferred)]
 
 
 def model_label(name: str) -> str:

@@ -1,7 +1,13 @@
+import os
+
 import pytest
 
 from deliberate.problems.base import Problem
 from deliberate.providers.fake import FakeProvider
+
+# The tests run on the 0.5B, the small built-in model: the strategies and the engine do not depend
+# on the model, and it is twice as fast as the default 1.5B. Pages and the browser test inherit it.
+os.environ.setdefault("DELIBERATE_MODEL", "qwen2.5-coder-0.5b")
 
 
 @pytest.fixture(scope="session")

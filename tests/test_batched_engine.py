@@ -7,6 +7,7 @@ import pytest
 
 from deliberate.providers.base import GenerationRequest, Message, ProviderError
 from deliberate.providers.batched_engine import BatchedEngine
+from deliberate.providers.batched_sampling import Job
 from deliberate.providers.kv_plan import EngineSize, plan_size
 from deliberate.verifiers.model_judge import ModelJudge
 
@@ -137,3 +138,48 @@ def test_prm_score_with_prefix_reuse_equals_the_score_from_scratch(local, monkey
     # cache layouts, which moves P(yes) by up to ~0.03 here (the sequential path's own prefix
     # reuse does the same); a wrong prefix or position would move it far more.
     assert reused.scores[0] == pytest.approx(scratch.scores[0], abs=0.05)
+
+
+def test_several_prompts_decode_together_as_each_would_alone(local, small):
+    """generate_many: per-prompt positions, seeds and stops; greedy text as from separate calls."""
+    count, story = tokens(local, COUNT), tokens(local, STORY)
+    greedy = dict(temperature=0.0, top_p=1.0)
+    alone = [small.generate(count, 1, 16, **greedy), small.generate(story, 1, 16, **greedy)]
+    small.generate(tokens(local, (Message("user", "Hi"),)), 4, 4, **greedy)  # fill every id
+    jobs = [Job(count, 1, 16, stop=("5",), **greedy), Job(story, 1, 16, **greedy)]
+    together = small.generate_many(jobs)
+    assert together[0][0].text == alone[0][0].text.split("5")[0]
+    assert together[0][0].finish_reason == "stop"
+    assert together[1][0].text == alone[1][0].text
+    assert kv_matches_bookkeeping(small)
+
+
+def test_more_samples_than_parallel_sequences_go_in_waves(local, small):
+    """Two prompts, 3 samples each, on an engine that decodes 4 at once: 2 waves, all seeds kept."""
+    count, story = tokens(local, COUNT), tokens(local, STORY)
+    sample = dict(temperature=0.9, top_p=0.95)
+    out = small.generate_many(
+        [Job(count, 3, 8, seed=5, **sample), Job(story, 3, 8, seed=7, **sample)]
+    )
+    assert [len(samples) for samples in out] == [3, 3]
+    assert all(s.tokens for samples in out for s in samples)
+    (again,) = small.generate_many([Job(story, 3, 8, seed=7, **sample)])
+    assert [s.text for s in again][:1] == [s.text for s in out[1]][:1]  # seed 7 + 0 both times
+    assert kv_matches_bookkeeping(small)
+
+
+def test_a_job_that_does_not_fit_beside_the_wave_waits_for_the_next(local, small):
+    """1,024 cells: the second job's 400 tokens do not fit beside the first's 2 x 400, so it runs
+    after it instead of failing; the same prompt twice copies the decoding sequence's prefix."""
+    story = tokens(local, STORY)
+    sample = dict(temperature=0.9, top_p=0.95)
+    out = small.generate_many(
+        [Job(story, 2, 400, seed=1, **sample), Job(story, 1, 400, seed=9, **sample)]
+    )
+    assert [len(samples) for samples in out] == [2, 1]
+    assert small.used_cells() <= small.size.cells
+    assert kv_matches_bookkeeping(small)
+    shared = small.generate_many(
+        [Job(story, 1, 4, seed=1, **sample), Job(story, 1, 4, seed=2, **sample)]
+    )
+    assert shared[1][0].cached == len(story) - 1  # copied (all but the last token re-read)

@@ -14,7 +14,12 @@ from components.batch_charts import (
 )
 from components.comparison import build_comparison_summary
 from components.cost_meter import build_cost_table, cost_headline
-from components.estimate import estimate_run
+from components.estimate import (
+    DEFAULT_TOKENS_PER_SECOND,
+    documented_speed,
+    estimate_run,
+    speed_note,
+)
 from components.prm_chart import best_path, build_prm_figure, path_aggregate
 from components.run_view import RunFold, clicked_node, node_details
 from components.text import plain_markdown
@@ -38,6 +43,7 @@ from deliberate.events import (
 )
 from deliberate.ledger import Ledger, format_dollars
 from deliberate.providers.base import Price
+from deliberate.providers.local_model import DEFAULT_MODEL, MODELS
 from deliberate.strategies import STRATEGIES
 from deliberate.synthetic import synthetic_run
 from deliberate.tree import ReasoningTree
@@ -251,6 +257,16 @@ def test_estimate_sentence_counts_samples_tokens_seconds_dollars():
     assert "on this machine, about $" in sentence
     assert estimate.seconds > 4_800 / 50
     assert estimate_run("direct", budget, "arithmetic", None).sentence().endswith("about unknown")
+
+
+def test_estimate_assumes_each_built_in_model_its_own_speed():
+    small, default = MODELS["qwen2.5-coder-0.5b"].label, MODELS[DEFAULT_MODEL].label
+    assert documented_speed(default) < documented_speed(
+        small
+    )  # the 1.5B decodes about half as fast
+    assert documented_speed("gpt-4o-mini") == DEFAULT_TOKENS_PER_SECOND
+    assert f"{documented_speed(default):.0f} tokens/s" in speed_note(None, default)
+    assert "measured on your recent runs" in speed_note(30.0, default)
 
 
 def rows():

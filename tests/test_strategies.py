@@ -14,6 +14,8 @@ from deliberate.events import (
     to_json_line,
 )
 from deliberate.ledger import Ledger
+from deliberate.providers.base import GenerationRequest, Message, ProviderError
+from deliberate.providers.fake import FakeProvider
 from deliberate.strategies import NEEDS_NATIVE_THINKING, STRATEGIES, describe, strategies_for
 from deliberate.tree import ReasoningTree
 
@@ -200,3 +202,53 @@ def test_judge_reads_p_yes_from_logprobs_and_falls_back_to_text():
     assert judge_score(call("No, step 2 is wrong"))[0] == 0.0
     assert judge_score(call("I rate it 7/10"))[0] == pytest.approx(0.7)
     assert judge_score(call("hmm"))[0] == 0.5
+
+
+class Recording(FakeProvider):
+    """Records how many requests each provider call carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def generate_many(self, requests):
+        self.batches.append(len(requests))
+        return super().generate_many(requests)
+
+
+@pytest.mark.parametrize(("strategy", "first"), [("beam_search", 1), ("dvts", 4)])
+def test_tree_search_sends_a_whole_level_in_one_call(strategy, first, pens, arithmetic):
+    """Every beam (or DVTS subtree) of a level goes out together, so the local engine decodes
+    them in one batch: 8 beams of width 2 keep 4, which expand in one call of 4 requests."""
+    provider = Recording()
+    budget = Budget(n=8, width=2, max_depth=4, step_tokens=16, seed=2)
+    check_stream(run(strategy, pens, provider, arithmetic, budget), budget)
+    assert provider.batches[0] == first
+    assert max(provider.batches) == 4
+
+
+def test_a_level_over_the_token_cap_sends_what_fits_and_keeps_it(pens, arithmetic):
+    provider = Recording()
+    # The root's 8 steps use about 60 tokens; the next level's 4 requests of 2 x 16 would need
+    # 128, so the run sends those that fit, then stops at the cap with every step paid for.
+    budget = Budget(n=8, width=2, max_depth=4, step_tokens=16, max_total_tokens=150, seed=2)
+    events = run("beam_search", pens, provider, arithmetic, budget)
+    tree = check_stream(events, budget)
+    assert events[-1].reason == "token_cap"
+    assert provider.batches[1] < 4 and len(provider.batches) > 2
+    assert len(tree) > 9  # the root's 8 steps and some of the next level's
+
+
+def test_default_generate_many_keeps_what_was_billed_before_a_failure():
+    calls = {"n": 0}
+
+    def second_fails(request, index):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise ProviderError("the server answered 500")
+        return "Step 1: 2 × 3 = 6."
+
+    request = GenerationRequest((Message("user", "2 × 3?"),), n=2)
+    with pytest.raises(ProviderError, match="500") as failure:
+        FakeProvider(second_fails).generate_many([request, request])
+    assert len(failure.value.partial) == 2

@@ -101,6 +101,17 @@ class Provider(ABC):
     def generate(self, request: GenerationRequest) -> list[Completion]:
         """Return exactly `request.n` completions, or raise ProviderError."""
 
+    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        """Each request's completions; backends that can serve them together override this."""
+        done: list[list[Completion]] = []
+        for request in requests:
+            try:
+                done.append(self.generate(request))
+            except ProviderError as exc:
+                billed = [c for completions in done for c in completions]
+                raise ProviderError(str(exc), [*billed, *exc.partial]) from exc
+        return done
+
     def count_tokens(self, text: str) -> int:
         """Token count of `text`; the byte length is a safe upper bound where no tokenizer is at hand."""
         return len(text.encode())

@@ -6,10 +6,11 @@ sequence id per "slot", so a call whose prompt extends an earlier prompt or an e
 tree expansion continues a step the model just wrote; model-as-PRM prompts share the problem)
 prefills only the tokens that are new.
 
-Same seed, same sampling rules as the sequential path (create_completion): the same sampler chain
-(top-k 40, top-p, min-p 0.05, temperature, then a draw seeded with seed + i; greedy at
-temperature 0), the same text-level stop rule and token counts. The texts still differ
-sometimes, because llama.cpp's CPU kernels are not batch-invariant: a token's logits depend on
+Several prompts decode together too (`generate_many`): the expansions of all the beams of a tree
+search level, each prompt prefilled into its own sequence ids, then one decode step for all.
+
+Same seed, same sampling rules as the sequential path (create_completion, see batched_sampling).
+The texts still differ sometimes, because llama.cpp's CPU kernels are not batch-invariant: a token's logits depend on
 how many rows share its micro-batch (the matmul kernels change with the row count, at 4 rows for
 repacked Q4_K weights and at 8 for the others) and on where its KV cells sit (flash attention
 sums cells in cell order; a lone row over 512+ cells splits them across threads). Measured on the
@@ -21,7 +22,6 @@ between two tokens. Given the same calls from the same start, results are bit fo
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,20 +30,8 @@ import llama_cpp as lc
 import numpy as np
 
 from deliberate.providers.base import ProviderError
+from deliberate.providers.batched_sampling import Job, Pieces, Run, Sample, make_sampler
 from deliberate.providers.kv_plan import EngineSize
-
-# create_completion's defaults, so that the batched and the sequential paths sample alike.
-TOP_K = 40
-MIN_P = 0.05
-PIECE_BYTES = 256  # longer than any token's text
-
-
-@dataclass
-class Sample:
-    text: str
-    finish_reason: str  # stop | length
-    tokens: int  # generated tokens, as create_completion counts them (an end token is not)
-    cached: int  # prompt tokens that were already in the KV cache
 
 
 @dataclass
@@ -54,18 +42,6 @@ class _Slot:
     cells: list[int] = field(default_factory=list)  # cell identities, shared after a copy
     tick: int = 0  # last use, for least-recently-used eviction
     scored: bool = False  # a scoring prompt, nothing generated: the first to give up
-
-
-@dataclass
-class _Run:
-    """One sequence being sampled."""
-
-    slot: int
-    sampler: lc.llama_sampler_p
-    tokens: list[int] = field(default_factory=list)
-    text: bytearray = field(default_factory=bytearray)
-    cut: int | None = None
-    finish: str = "length"
 
 
 class BatchedEngine:
@@ -107,7 +83,8 @@ class BatchedEngine:
         self._slots = [_Slot() for _ in range(size.sequences)]
         self._cell_ids = itertools.count()
         self._ticks = itertools.count(1)
-        self._pieces: dict[int, bytes] = {}
+        self._pieces = Pieces(self._vocab)
+        self._busy: set[int] = set()  # sequence ids decoding in this wave: never given up
 
     def close(self) -> None:
         if self.ctx:
@@ -137,33 +114,61 @@ class BatchedEngine:
         stop: Sequence[str] = (),
         seed: int | None = None,
     ) -> list[Sample]:
-        """`n` samples of `prompt`, the i-th seeded with `seed + i`, in waves of what fits."""
-        prompt = list(prompt)
-        max_tokens = min(max_tokens, self.size.seq_limit - len(prompt))
-        if max_tokens < 1:
-            raise ProviderError(
-                f"the prompt is {len(prompt):,} tokens: no room left in the local model's "
-                f"context of {self.size.seq_limit:,} tokens"
-            )
-        stops = [s.encode() for s in stop if s]
-        samples: list[Sample] = []
-        while len(samples) < n:
-            first = len(samples)
-            targets, cached, row = self._start(prompt, n - first, max_tokens)
-            runs = [
-                _Run(slot, self._sampler(temperature, top_p, seed, first + i))
-                for i, slot in enumerate(targets)
-            ]
+        """`n` samples of `prompt`, the i-th seeded with `seed + i`."""
+        job = Job(list(prompt), n, max_tokens, temperature, top_p, stop, seed)
+        return self.generate_many([job])[0]
+
+    def generate_many(self, jobs: Sequence[Job]) -> list[list[Sample]]:
+        """Every job's samples, decoded together in waves of at most `parallel` sequences."""
+        for job in jobs:
+            if min(job.max_tokens, self.size.seq_limit - len(job.prompt)) < 1:
+                raise ProviderError(
+                    f"the prompt is {len(job.prompt):,} tokens: no room left in the local "
+                    f"model's context of {self.size.seq_limit:,} tokens"
+                )
+        samples: list[list[Sample]] = [[] for _ in jobs]
+        pending = [(j, i) for j, job in enumerate(jobs) for i in range(job.n)]
+        while pending:
+            runs: list[Run] = []
             try:
-                self._decode_runs(runs, len(prompt), row, max_tokens, stops)
+                self._start_wave(jobs, pending, runs)
+                self._decode_runs(runs)
             finally:
+                self._busy.clear()
                 for run in runs:
                     lc.llama_sampler_free(run.sampler)
-            for i, run in enumerate(runs):
-                text = bytes(run.text[: run.cut]).decode(errors="ignore")
-                reused = cached if i == 0 else len(prompt)  # the others copy the prefilled prompt
-                samples.append(Sample(text, run.finish, len(run.tokens), reused))
+            for run in runs:
+                samples[run.job].append(run.sample())
+            started = {(run.job, run.index) for run in runs}
+            pending = [p for p in pending if p not in started]
         return samples
+
+    def _start_wave(
+        self, jobs: Sequence[Job], pending: list[tuple[int, int]], runs: list[Run]
+    ) -> None:
+        """Prefill the next pending samples' prompts (as many as fit); draw each first token."""
+        for j, job in enumerate(jobs):
+            wanted = [i for jj, i in pending if jj == j][: self.size.parallel - len(runs)]
+            if not wanted:
+                continue
+            max_tokens = min(job.max_tokens, self.size.seq_limit - len(job.prompt))
+            reserved = sum(r.max_tokens - len(r.tokens) for r in runs if not r.done)
+            targets, cached, row = self._start(job.prompt, len(wanted), max_tokens, reserved)
+            if not targets:
+                break  # the cache is full with this wave: the rest waits for the next one
+            stops = [s.encode() for s in job.stop if s]
+            for k, (index, slot) in enumerate(zip(wanted, targets, strict=False)):
+                seed = None if job.seed is None else job.seed + index
+                sampler = make_sampler(job.temperature, job.top_p, seed)
+                # The others copy the prefilled prompt, so only the first read any of it from cache.
+                reused = cached if k == 0 else len(job.prompt)
+                run = Run(j, index, slot, len(job.prompt), max_tokens, stops, sampler, reused)
+                runs.append(run)
+                self._busy.add(slot)
+                # Now, before the next prompt's prefill overwrites these logits.
+                self._pieces.accept(run, lc.llama_sampler_sample(sampler, self.ctx, row))
+            if len(runs) >= self.size.parallel:
+                break
 
     def next_logits(self, prompt: Sequence[int]) -> tuple[np.ndarray, int]:
         """Logits of the token after `prompt` and how many prompt tokens came from the cache."""
@@ -179,29 +184,35 @@ class BatchedEngine:
 
     # -- KV bookkeeping -------------------------------------------------------------------------
 
-    def _start(self, prompt: list[int], n: int, max_tokens: int) -> tuple[list[int], int, int]:
+    def _start(
+        self, prompt: list[int], n: int, max_tokens: int, reserved: int = 0
+    ) -> tuple[list[int], int, int]:
         """Prefill `prompt` once into up to `n` sequence ids that have room for `max_tokens` more.
 
-        Returns those ids, the prompt tokens reused from the cache and the batch row of the
-        prompt's last logits.
+        `reserved` cells are promised to the sequences already decoding in this wave. Returns
+        the ids (none when this wave has taken the room), the prompt tokens reused from the
+        cache and the batch row of the prompt's last logits.
         """
         source, common = self._best_source(prompt)
         src = self._slots[source] if source is not None else None
-        wave = min(n, self.size.parallel)
+        free = self.size.sequences - len(self._busy)
+        wave = min(n, self.size.parallel, free)
         # Extend the source itself when that loses nothing (it holds no more than this prompt)
-        # or when every id is needed.
-        in_place = src is not None and (
-            src.tokens == prompt[: len(src.tokens)] or wave >= self.size.sequences
+        # or when every id is needed; never a sequence this wave is decoding (only copy from it).
+        in_place = (
+            src is not None
+            and source not in self._busy
+            and (src.tokens == prompt[: len(src.tokens)] or wave >= free)
         )
         targets = [source] if in_place else []
         targets += self._claim(wave - len(targets), keep=source)
         suffix = len(prompt) - common
         for s in self._by_eviction(keep=source):  # old prefixes beyond `keep` cost every step
-            if self.used_cells() + suffix + wave * max_tokens <= self.size.keep:
+            if self.used_cells() + suffix + wave * max_tokens + reserved <= self.size.keep:
                 break
             if s not in targets and self._slots[s].tokens:
                 self._drop(s)
-        while self.used_cells() + suffix + wave * max_tokens > self.size.cells:
+        while self.used_cells() + suffix + wave * max_tokens + reserved > self.size.cells:
             spare = [s for s in self._by_eviction(keep=source) if s not in targets]
             spare = [s for s in spare if self._slots[s].tokens]
             if spare:
@@ -209,9 +220,11 @@ class BatchedEngine:
             elif wave > 1:
                 wave -= 1
                 targets.pop()
-            elif source is not None:  # nothing else to free: start over without the prefix
-                self._drop(source)
+            elif source is not None and source not in self._busy:
+                self._drop(source)  # nothing else to free: start over without the prefix
                 source, common, suffix = None, 0, len(prompt)
+            elif self._busy:
+                return [], 0, 0
             else:
                 raise ProviderError(
                     f"{len(prompt):,} prompt tokens and {max_tokens:,} more do not fit in the "
@@ -275,7 +288,8 @@ class BatchedEngine:
             )
             return (1 if redundant else 2, slot.tick)
 
-        return sorted((s for s in range(self.size.sequences) if s != keep), key=rank)
+        ids = (s for s in range(self.size.sequences) if s != keep and s not in self._busy)
+        return sorted(ids, key=rank)
 
     def _claim(self, count: int, keep: int | None) -> list[int]:
         chosen = self._by_eviction(keep)[:count]
@@ -308,40 +322,17 @@ class BatchedEngine:
             row = len(chunk) - 1
         return row
 
-    def _decode_runs(
-        self, runs: list[_Run], position: int, row: int, max_tokens: int, stops: list[bytes]
-    ) -> None:
-        rows = [row] * len(runs)  # every run samples its first token from the prompt's logits
-        active = runs
+    def _decode_runs(self, runs: list[Run]) -> None:
+        """Decode every unfinished run one token per step, all in one batch, until all are done."""
+        active = [run for run in runs if not run.done]
         while active:
-            going = []
-            for run, r in zip(active, rows, strict=True):
-                token = lc.llama_sampler_sample(run.sampler, self.ctx, r)
-                if not self._accept(run, token, max_tokens, stops):
-                    going.append(run)
-            if not going:
-                break
-            self._fill([(run.tokens[-1], position, run.slot) for run in going])
-            self._decode(protect={run.slot for run in going})
-            for run in going:
+            self._fill([(r.tokens[-1], r.start + len(r.tokens) - 1, r.slot) for r in active])
+            self._decode(protect={run.slot for run in active})
+            for row, run in enumerate(active):
                 self._slots[run.slot].tokens.append(run.tokens[-1])
                 self._slots[run.slot].cells.append(next(self._cell_ids))
-            active, rows, position = going, range(len(going)), position + 1
-
-    def _accept(self, run: _Run, token: int, max_tokens: int, stops: list[bytes]) -> bool:
-        """Add a sampled token; True when the run is finished (create_completion's rules)."""
-        if lc.llama_vocab_is_eog(self._vocab, token):
-            run.finish = "stop"
-            return True
-        run.tokens.append(token)
-        seen = len(run.text)
-        run.text += self._piece(token)
-        for stop in stops:  # in the caller's order, as create_completion picks the first listed
-            at = run.text.find(stop, max(0, seen - len(stop) + 1))
-            if at >= 0:
-                run.cut, run.finish = at, "stop"
-                return True
-        return len(run.tokens) >= max_tokens
+                self._pieces.accept(run, lc.llama_sampler_sample(run.sampler, self.ctx, row))
+            active = [run for run in active if not run.done]
 
     def _fill(self, rows: list[tuple[int, int, int]], logits_last_only: bool = False) -> None:
         batch = self._batch
@@ -368,32 +359,3 @@ class BatchedEngine:
             code = lc.llama_decode(self.ctx, self._batch)
         if code != 0:
             raise ProviderError(f"llama.cpp could not decode a batch (error {code})")
-
-    def _sampler(
-        self, temperature: float, top_p: float, seed: int | None, index: int
-    ) -> lc.llama_sampler_p:
-        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
-        if temperature <= 0:
-            links = [lc.llama_sampler_init_greedy()]
-        else:
-            # top-k first: the later links then sort 40 candidates, not the 151k-token vocabulary.
-            links = [
-                lc.llama_sampler_init_top_k(TOP_K),
-                lc.llama_sampler_init_top_p(top_p, 1),
-                lc.llama_sampler_init_min_p(MIN_P, 1),
-                lc.llama_sampler_init_temp(temperature),
-                lc.llama_sampler_init_dist(
-                    lc.LLAMA_DEFAULT_SEED if seed is None else (seed + index) & 0xFFFFFFFF
-                ),
-            ]
-        for link in links:
-            lc.llama_sampler_chain_add(chain, link)
-        return chain
-
-    def _piece(self, token: int) -> bytes:
-        piece = self._pieces.get(token)
-        if piece is None:
-            buf = ctypes.create_string_buffer(PIECE_BYTES)
-            size = lc.llama_token_to_piece(self._vocab, token, buf, PIECE_BYTES, 0, False)
-            piece = self._pieces[token] = buf.raw[: max(size, 0)]
-        return piece

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,41 +108,59 @@ class LocalProvider(Provider):
         return self._engine
 
     def generate(self, request: GenerationRequest) -> list[Completion]:
-        prompt = self.prompt(request)
+        return self.generate_many([request])[0]
+
+    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        """All the requests' samples decode together on the batched engine (one batch per step)."""
         batched = os.environ.get(BATCHED_ENV, "1") != "0"
         with self._lock:
-            tokens = self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
-            room = N_CTX - len(tokens)
-            if room < 8:
-                raise ProviderError(
-                    f"the problem and the steps so far are {len(tokens):,} tokens, beyond what "
-                    f"the local model's context ({N_CTX:,} tokens) can continue"
-                )
-            if request.top_logprobs and request.max_tokens == 1:
-                return [self._next_token(tokens, request.top_logprobs, batched)] * request.n
-            if batched:
-                return self._batched(tokens, request, room)
-            return [self._complete(tokens, request, i, room) for i in range(request.n)]
+            prompts = [self._tokens(request) for request in requests]
+            if batched and not any(r.top_logprobs and r.max_tokens == 1 for r in requests):
+                return self._batched(prompts, requests)
+            return [
+                self._one(tokens, r, batched) for tokens, r in zip(prompts, requests, strict=True)
+            ]
+
+    def _tokens(self, request: GenerationRequest) -> list[int]:
+        tokens = self._llm.tokenize(self.prompt(request).encode(), add_bos=False, special=True)
+        if N_CTX - len(tokens) < 8:
+            raise ProviderError(
+                f"the problem and the steps so far are {len(tokens):,} tokens, beyond what "
+                f"the local model's context ({N_CTX:,} tokens) can continue"
+            )
+        return tokens
+
+    def _one(
+        self, tokens: list[int], request: GenerationRequest, batched: bool
+    ) -> list[Completion]:
+        if request.top_logprobs and request.max_tokens == 1:
+            return [self._next_token(tokens, request.top_logprobs, batched)] * request.n
+        room = N_CTX - len(tokens)
+        return [self._complete(tokens, request, i, room) for i in range(request.n)]
 
     def _batched(
-        self, tokens: list[int], request: GenerationRequest, room: int
-    ) -> list[Completion]:
+        self, prompts: list[list[int]], requests: Sequence[GenerationRequest]
+    ) -> list[list[Completion]]:
+        from deliberate.providers.batched_sampling import Job
+
+        jobs = [
+            Job(tokens, r.n, min(r.max_tokens, N_CTX - len(tokens)), r.temperature, r.top_p,
+                r.stop, r.seed)
+            for tokens, r in zip(prompts, requests, strict=True)
+        ]  # fmt: skip
         start = time.perf_counter()
-        samples = self.engine().generate(
-            tokens,
-            request.n,
-            min(request.max_tokens, room),
-            temperature=request.temperature,
-            top_p=request.top_p,
-            stop=request.stop,
-            seed=request.seed,
-        )
+        samples = self.engine().generate_many(jobs)
         # The samples ran together: each gets an equal share of the wall time, so that summed
         # seconds (the ledger's) stay the real time spent.
-        seconds = (time.perf_counter() - start) / len(samples)
+        seconds = (time.perf_counter() - start) / sum(len(s) for s in samples)
         return [
-            Completion(s.text, s.finish_reason, Usage(len(tokens), s.tokens, s.cached), seconds)
-            for s in samples
+            [
+                Completion(
+                    s.text, s.finish_reason, Usage(len(job.prompt), s.tokens, s.cached), seconds
+                )
+                for s in job_samples
+            ]
+            for job, job_samples in zip(jobs, samples, strict=True)
         ]
 
     def _complete(

@@ -127,9 +127,15 @@ class RunContext:
         node = self.tree.graph.nodes[node_id]
         return node.get("answer") is not None or not node["text"]
 
-    def _check_caps(self, request: GenerationRequest) -> GenerationRequest:
-        """Shrink the request to what is left of the token cap; refuse if a cap is spent."""
-        left = self.budget.max_total_tokens - self.generated_tokens
+    def _check_caps(
+        self, request: GenerationRequest, tokens: int = 0, dollars: float = 0.0
+    ) -> tuple[GenerationRequest, float]:
+        """Shrink the request to what is left of the token cap; refuse if a cap is spent.
+
+        `tokens` and `dollars` are promised to requests going out in the same call. Returns
+        the request and its worst-case cost (0 with no spending cap).
+        """
+        left = self.budget.max_total_tokens - self.generated_tokens - tokens
         if left <= 0:
             raise RunStopped(
                 "token_cap", f"stopped at the token cap ({self.budget.max_total_tokens:,} tokens)"
@@ -137,12 +143,12 @@ class RunContext:
         n = min(request.n, left)
         max_tokens = max(1, min(request.max_tokens, left // n))
         request = GenerationRequest(**{**request.__dict__, "n": n, "max_tokens": max_tokens})
+        if self.budget.max_dollars is None:
+            return request, 0.0
         prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
-        if self.budget.max_dollars is not None:
-            self.check_spend(
-                self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
-            )
-        return request
+        worst = self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
+        self.check_spend(None if worst is None else worst + dollars)
+        return request, worst or 0.0
 
     def check_spend(self, worst: float | None) -> None:
         """Refuse a call whose worst-case cost could break the spending cap."""
@@ -172,15 +178,44 @@ class RunContext:
             raise RunStopped("error", f"the verifier failed: {exc}", exc.partial) from exc
 
     def call(self, request: GenerationRequest) -> list[Completion]:
-        request = self._check_caps(request)
-        try:
-            completions = self.provider.generate(request)
-        except ProviderError as exc:
-            raise RunStopped("error", str(exc), exc.partial) from exc
-        # Counted now, not when the events go out, so that the next call sees the true total.
-        self.generated_tokens += sum(c.usage.output_tokens for c in completions)
-        self.spent_usd += sum(self.provider.cost(c.usage) or 0.0 for c in completions)
-        return completions
+        completions, stopped = self.call_many([request])
+        if stopped is not None:
+            raise stopped
+        return completions[0]
+
+    def call_many(
+        self, requests: Sequence[GenerationRequest]
+    ) -> tuple[list[list[Completion]], RunStopped | None]:
+        """Requests served together (the local engine decodes them in one batch), within caps.
+
+        Requests that would break a cap only together go out in later calls, with the true
+        counts; the answers got before a stop are returned with it, so nothing paid is lost.
+        """
+        done: list[list[Completion]] = []
+        while len(done) < len(requests):
+            batch, tokens, dollars = [], 0, 0.0
+            for request in requests[len(done) :]:
+                try:
+                    capped, worst = self._check_caps(request, tokens, dollars)
+                except RunStopped as stop:
+                    if not batch:
+                        return done, stop
+                    break
+                if batch and capped != request:
+                    break  # it fits only shrunk: first learn what the batch really used
+                batch.append(capped)
+                tokens += capped.n * capped.max_tokens
+                dollars += worst
+            try:
+                answers = self.provider.generate_many(batch)
+            except ProviderError as exc:
+                return done, RunStopped("error", str(exc), exc.partial)
+            # Counted now, not when the events go out, so that the next call sees the true total.
+            for completions in answers:
+                self.generated_tokens += sum(c.usage.output_tokens for c in completions)
+                self.spent_usd += sum(self.provider.cost(c.usage) or 0.0 for c in completions)
+            done += answers
+        return done, None
 
     def usage_event(
         self, completion: Completion, role: str, node_id: str | None, cost: float | None
@@ -227,30 +262,41 @@ class RunContext:
 
     def expand(self, parent_id: str, n: int) -> Steps[list[str]]:
         """Sample `n` next steps after `parent_id`, each ending at a blank line."""
-        prefix = self.prefix(parent_id)
-        request = GenerationRequest(
-            messages=self.solve_messages(),
-            n=n,
-            max_tokens=self.budget.step_tokens,
-            temperature=self.budget.temperature,
-            top_p=self.budget.top_p,
-            stop=(STEP_STOP,),
-            seed=self.budget.seed + next(self._ids) * 1009,
-            assistant_prefix=prefix,
-        )
-        groups = [[c] for c in self.call(request)]
-        stopped = None
-        for calls in groups:
-            lead = calls[0].text.strip()
-            if is_lead_in(lead) and stopped is None:
-                # "We follow these steps:" is not a step yet: write its body into the same node.
-                more = replace(request, n=1, assistant_prefix=prefix + lead + STEP_STOP)
-                try:
-                    calls += self.call(more)
-                except RunStopped as stop:
-                    stopped = stop  # keep the steps already paid for, then stop
-        last_step = self.tree.graph.nodes[parent_id]["depth"] + 1 >= self.budget.max_depth
-        ids = yield from self.add_nodes(parent_id, groups, "step", whole_answer=last_step)
+        (ids,) = yield from self.expand_many([parent_id], n)
+        return ids
+
+    def expand_many(self, parent_ids: Sequence[str], n: int) -> Steps[list[list[str]]]:
+        """`n` next steps after each parent, requested together so that they decode together."""
+        requests = [
+            GenerationRequest(
+                messages=self.solve_messages(),
+                n=n,
+                max_tokens=self.budget.step_tokens,
+                temperature=self.budget.temperature,
+                top_p=self.budget.top_p,
+                stop=(STEP_STOP,),
+                seed=self.budget.seed + next(self._ids) * 1009,
+                assistant_prefix=self.prefix(parent_id),
+            )
+            for parent_id in parent_ids
+        ]
+        answers, stopped = self.call_many(requests)
+        ids = []
+        for parent_id, request, completions in zip(parent_ids, requests, answers, strict=False):
+            groups = [[c] for c in completions]
+            for calls in groups:
+                lead = calls[0].text.strip()
+                if is_lead_in(lead) and stopped is None:
+                    # "We follow these steps:" is not a step yet: write its body into the same node.
+                    more = replace(
+                        request, n=1, assistant_prefix=request.assistant_prefix + lead + STEP_STOP
+                    )
+                    try:
+                        calls += self.call(more)
+                    except RunStopped as stop:
+                        stopped = stop  # keep the steps already paid for, then stop
+            last_step = self.tree.graph.nodes[parent_id]["depth"] + 1 >= self.budget.max_depth
+            ids.append((yield from self.add_nodes(parent_id, groups, "step", last_step)))
         if stopped is not None:
             raise stopped
         return ids

@@ -23,9 +23,8 @@ def beam_search(ctx: RunContext) -> Steps[Choice]:
             break
         ways = n if active == [ROOT] else width  # the root fans out to all N beams at once
         yield ctx.status(f"depth {depth}: writing {ways * len(active)} candidate steps")
-        candidates = []
-        for beam in active:
-            candidates += yield from ctx.expand(beam, ways)
+        groups = yield from ctx.expand_many(active, ways)  # all beams decode together
+        candidates = [c for group in groups for c in group]
         yield ctx.status(
             f"depth {depth}: scoring {len(candidates)} candidate steps, keeping {keep}"
         )
@@ -47,23 +46,26 @@ def beam_search(ctx: RunContext) -> Steps[Choice]:
 
 
 def dvts(ctx: RunContext) -> Steps[Choice]:
-    """N/M independent subtrees, each a greedy PRM-guided path of width M: search for diversity."""
+    """N/M independent subtrees, each a greedy PRM-guided path of width M: search for diversity.
+
+    The subtrees advance in step, one depth at a time, so that their expansions decode together.
+    """
     width = ctx.budget.beam_width
     subtrees = max(1, ctx.budget.n // width)
-    leaves = []
-    for tree_index in range(1, subtrees + 1):
-        node = ROOT
-        for depth in range(1, ctx.budget.max_depth + 1):
-            yield ctx.status(
-                f"subtree {tree_index} of {subtrees}, depth {depth}: {width} candidates, keeping 1"
-            )
-            candidates = yield from ctx.expand(node, width)
-            yield from ctx.score(candidates)
-            node = max(candidates, key=ctx.path_score)
-            yield from ctx.select([node], f"subtree {tree_index}: best at depth {depth}")
-            yield from ctx.prune([c for c in candidates if c != node], "lower PRM score")
-            if ctx.is_terminal(node):
-                break
-        leaves.append(node)
-    finished = [leaf for leaf in leaves if ctx.tree.graph.nodes[leaf]["answer"] is not None]
+    leaves = [ROOT] * subtrees
+    for depth in range(1, ctx.budget.max_depth + 1):
+        going = [i for i, leaf in enumerate(leaves) if not ctx.is_terminal(leaf)]
+        if not going:
+            break
+        yield ctx.status(
+            f"depth {depth}: {len(going)} of {subtrees} subtrees, {width} candidates each, "
+            "keeping 1 per subtree"
+        )
+        groups = yield from ctx.expand_many([leaves[i] for i in going], width)
+        yield from ctx.score([c for group in groups for c in group])
+        for i, candidates in zip(going, groups, strict=True):
+            leaves[i] = max(candidates, key=ctx.path_score)
+            yield from ctx.select([leaves[i]], f"subtree {i + 1}: best at depth {depth}")
+            yield from ctx.prune([c for c in candidates if c != leaves[i]], "lower PRM score")
+    finished = [leaf for leaf in leaves if ctx.tree.graph.nodes[leaf].get("answer") is not None]
     return (yield from _finish(ctx, finished, leaves, f"best of {subtrees} subtrees"))
