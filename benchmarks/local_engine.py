@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -79,12 +80,16 @@ class Recorder(Provider):
         self.calls: list[tuple[str, list[int], list[list[int]]]] = []
 
     def generate(self, request: GenerationRequest) -> list[Completion]:
-        out = self.inner.generate(request)
-        role = "verify" if request.top_logprobs and request.max_tokens == 1 else "generate"
-        prompt = self.inner.prompt(request)
-        tokens = [self.tokens(prompt)] + [self.tokens(prompt + c.text) for c in out]
-        self.calls.append((role, tokens[0], tokens[1:]))
-        return out
+        return self.generate_many([request])[0]
+
+    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        answers = self.inner.generate_many(requests)  # a tree level decodes together
+        for request, out in zip(requests, answers, strict=True):
+            role = "verify" if request.top_logprobs and request.max_tokens == 1 else "generate"
+            prompt = self.inner.prompt(request)
+            tokens = [self.tokens(prompt)] + [self.tokens(prompt + c.text) for c in out]
+            self.calls.append((role, tokens[0], tokens[1:]))
+        return answers
 
     def tokens(self, text: str) -> list[int]:
         return self.inner._llm.tokenize(text.encode(), add_bos=False, special=True)
