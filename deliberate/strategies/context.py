@@ -32,6 +32,7 @@ from deliberate.providers.base import (
     Provider,
     ProviderError,
 )
+from deliberate.strategies.caps import Caps, RunStopped
 from deliberate.tree import ReasoningTree
 from deliberate.verifiers.aggregate import aggregate
 from deliberate.verifiers.base import StepScores, Verifier
@@ -53,15 +54,6 @@ def is_lead_in(text: str) -> bool:
     one_line = "\n" not in text
     heading = one_line and (text.startswith("#") or (text.startswith("**") and text.endswith("**")))
     return text.endswith((":", ":**")) or heading
-
-
-class RunStopped(Exception):
-    """The run cannot continue (a cap is reached, or the provider failed); keep what exists."""
-
-    def __init__(self, reason: str, message: str, partial: Sequence[Completion] = ()) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.partial = tuple(partial)  # calls billed before a failure: their cost stays on record
 
 
 @dataclass(frozen=True)
@@ -88,8 +80,7 @@ class RunContext:
         self.verifier = verifier
         self.budget = budget
         self.tree = ReasoningTree()
-        self.generated_tokens = 0
-        self.spent_usd = 0.0
+        self.caps = Caps(budget, provider)
         self.run_id = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
 
@@ -127,51 +118,10 @@ class RunContext:
         node = self.tree.graph.nodes[node_id]
         return node.get("answer") is not None or not node["text"]
 
-    def _check_caps(
-        self, request: GenerationRequest, tokens: int = 0, dollars: float = 0.0
-    ) -> tuple[GenerationRequest, float]:
-        """Shrink the request to what is left of the token cap; refuse if a cap is spent.
-
-        `tokens` and `dollars` are promised to requests going out in the same call. Returns
-        the request and its worst-case cost (0 with no spending cap).
-        """
-        left = self.budget.max_total_tokens - self.generated_tokens - tokens
-        if left <= 0:
-            raise RunStopped(
-                "token_cap", f"stopped at the token cap ({self.budget.max_total_tokens:,} tokens)"
-            )
-        n = min(request.n, left)
-        max_tokens = max(1, min(request.max_tokens, left // n))
-        request = GenerationRequest(**{**request.__dict__, "n": n, "max_tokens": max_tokens})
-        if self.budget.max_dollars is None:
-            return request, 0.0
-        prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
-        worst = self.provider.worst_case_cost(request, self.provider.count_tokens(prompt))
-        self.check_spend(None if worst is None else worst + dollars)
-        return request, worst or 0.0
-
-    def check_spend(self, worst: float | None) -> None:
-        """Refuse a call whose worst-case cost could break the spending cap."""
-        cap = self.budget.max_dollars
-        if cap is None:
-            return
-        if worst is None:
-            raise RunStopped(
-                "spend_cap",
-                "a spending cap is set but this model's price is unknown, so no call can be "
-                "proven to stay under it: set the model's price to use a cap",
-            )
-        if self.spent_usd + worst > cap:
-            raise RunStopped(
-                "spend_cap",
-                f"stopped before a call that could cost up to ${worst:.4f}: the run's cap is "
-                f"${cap:.4f} and ${self.spent_usd:.4f} is spent",
-            )
-
     def verify(self, paths: list[list[str]]) -> StepScores:
         """Run the verifier within the spending cap; its failures stop the run like any call's."""
         if self.budget.max_dollars is not None:
-            self.check_spend(self.verifier.worst_case_cost(self.problem.question, paths))
+            self.caps.check_spend(self.verifier.worst_case_cost(self.problem.question, paths))
         try:
             return self.verifier.score(self.problem.question, paths)
         except ProviderError as exc:
@@ -196,7 +146,7 @@ class RunContext:
             batch, tokens, dollars = [], 0, 0.0
             for request in requests[len(done) :]:
                 try:
-                    capped, worst = self._check_caps(request, tokens, dollars)
+                    capped, worst = self.caps.fit(request, tokens, dollars)
                 except RunStopped as stop:
                     if not batch:
                         return done, stop
@@ -210,10 +160,8 @@ class RunContext:
                 answers = self.provider.generate_many(batch)
             except ProviderError as exc:
                 return done, RunStopped("error", str(exc), exc.partial)
-            # Counted now, not when the events go out, so that the next call sees the true total.
             for completions in answers:
-                self.generated_tokens += sum(c.usage.output_tokens for c in completions)
-                self.spent_usd += sum(self.provider.cost(c.usage) or 0.0 for c in completions)
+                self.caps.charge(completions)
             done += answers
         return done, None
 
@@ -221,7 +169,7 @@ class RunContext:
         self, completion: Completion, role: str, node_id: str | None, cost: float | None
     ) -> Event:
         if role == "verify":
-            self.spent_usd += cost or 0.0
+            self.caps.spent_usd += cost or 0.0
         return self.emit(
             UsageRecorded(
                 role=role,

@@ -13,7 +13,8 @@ from __future__ import annotations
 from deliberate.budget import Budget
 from deliberate.events import ROOT
 from deliberate.providers.base import GenerationRequest
-from deliberate.strategies.context import Choice, RunContext, RunStopped, Steps
+from deliberate.strategies.caps import RunStopped
+from deliberate.strategies.context import Choice, RunContext, Steps
 
 EFFORTS = ((2, "low"), (8, "medium"))  # (largest n, effort); more samples than that: high
 MIN_THINKING_TOKENS = 1024
