@@ -114,7 +114,8 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             page.goto(app_url)
             page.get_by_text("Watch a model think").wait_for(timeout=60_000)
             sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_text("Qwen2.5-Coder-0.5B", exact=False).wait_for()
+            # The model line, not the speed note that names the model too.
+            sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
             # A small budget with the keyboard: N 4 -> 2 and depth 6 -> 2.
             sliders = sidebar.get_by_role("slider")
             for index, presses in ((0, 1), (2, 4)):
