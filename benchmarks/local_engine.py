@@ -1,6 +1,6 @@
 """Local engine speed: batched sampling and prefix reuse on the embedded model (issue 5).
 
-.venv/bin/python benchmarks/local_engine.py                       # both models, all three parts
+.venv/bin/python benchmarks/local_engine.py                       # both models, all four parts
 .venv/bin/python benchmarks/local_engine.py --models qwen2.5-coder-0.5b --parts 1 --ns 1,8
 
 Run it on a quiet machine (check `uptime`): llama.cpp's threads spin-wait for each other, so a
@@ -63,6 +63,23 @@ def throughput(provider: LocalProvider, engine: BatchedEngine, args: argparse.Na
             f"{sequential / n:>5.0f} / {batched / n:.0f}",
             flush=True,
         )
+
+
+def decode_steps(provider: LocalProvider, engine: BatchedEngine) -> None:
+    """The ceiling under the engine: one raw llama_decode of k rows, no sampling, no Python."""
+    prompt = provider._llm.tokenize(ESSAY[0].content.encode(), add_bos=False)
+    print("rows  ms/step  tokens/s")
+    for k in (1, 2, 4, 6, 8, 10, 12, 16):
+        for s in range(engine.size.sequences):
+            engine._drop(s)
+        for s in range(k):
+            engine._prefill(s, prompt, 0)
+        steps, start = 20, time.perf_counter()
+        for step in range(steps):
+            engine._fill([(100 + step, len(prompt) + step, s) for s in range(k)])
+            engine._decode(protect=set(range(k)))
+        seconds = (time.perf_counter() - start) / steps
+        print(f"{k:>4}  {seconds * 1000:>7.0f}  {k / seconds:>8.1f}", flush=True)
 
 
 def shared_prefix(a: list[int], b: list[int]) -> int:
@@ -165,7 +182,9 @@ def end_to_end(provider: LocalProvider, args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default=",".join(m for m in MODELS if m in installed_models()))
-    parser.add_argument("--parts", default="1,2,3", help="1 throughput, 2 prefix reuse, 3 e2e")
+    parser.add_argument(
+        "--parts", default="1,2,3,4", help="1 throughput, 2 prefix reuse, 3 e2e, 4 raw decode"
+    )
     parser.add_argument("--ns", default="1,4,8,16", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--tokens", type=int, default=300, help="answer length for part 1")
     parser.add_argument("--threads", type=int, default=2)
@@ -192,6 +211,13 @@ def main() -> None:
                 f"n_ubatch {args.n_ubatch}, flash attention {not args.no_flash_attn})"
             )
             throughput(provider, engine, args)
+            engine.close()
+        if "4" in parts:
+            engine = BatchedEngine(
+                model, size, args.threads, args.n_batch, args.n_ubatch, not args.no_flash_attn
+            )
+            print("-- 4. raw decode step by rows (what batched sampling can reach)")
+            decode_steps(provider, engine)
             engine.close()
         if "2" in parts:
             print("-- 2. prefix reuse: prompt tokens evaluated (model-as-PRM verifier)")
