@@ -71,3 +71,7 @@ class Caps:
         """Count generated answers now, so that the next call sees the true total."""
         self.generated_tokens += sum(c.usage.output_tokens for c in completions)
         self.spent_usd += sum(self.provider.cost(c.usage) or 0.0 for c in completions)
+
+    def charge_verifier(self, cost: float | None) -> None:
+        """Verifier calls count against the spending cap, not the cap on generated tokens."""
+        self.spent_usd += cost or 0.0

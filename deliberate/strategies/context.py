@@ -169,7 +169,7 @@ class RunContext:
         self, completion: Completion, role: str, node_id: str | None, cost: float | None
     ) -> Event:
         if role == "verify":
-            self.caps.spent_usd += cost or 0.0
+            self.caps.charge_verifier(cost)
         return self.emit(
             UsageRecorded(
                 role=role,
