@@ -31,13 +31,13 @@ if "store" not in st.session_state:  # once per browser session
 navigation = st.navigation(
     [
         st.Page(
-            "app_pages/live_run.py", title="Live run", icon=":material/account_tree:", default=True
+            "pages/live_run.py", title="Live run", icon=":material/account_tree:", default=True
         ),
-        st.Page("app_pages/compare.py", title="System 1 vs System 2", icon=":material/compare:"),
+        st.Page("pages/compare.py", title="System 1 vs System 2", icon=":material/compare:"),
         st.Page(
-            "app_pages/cost_per_solved.py", title="Cost per problem solved", icon=":material/paid:"
+            "pages/cost_per_solved.py", title="Cost per problem solved", icon=":material/paid:"
         ),
-        st.Page("app_pages/replay.py", title="Replay", icon=":material/replay:"),
+        st.Page("pages/replay.py", title="Replay", icon=":material/replay:"),
     ]
 )
 st.session_state.settings = render_settings()

@@ -16,14 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deliberate.budget import Budget
-from deliberate.problems.base import Problem
-from deliberate.providers.anthropic_api import AnthropicProvider
-from deliberate.providers.api import ApiProvider
-from deliberate.providers.base import GenerationRequest, Message
-from deliberate.providers.openai_api import OpenAICompatibleProvider
-from deliberate.strategies import STRATEGIES
-from deliberate.verifiers.arithmetic import ArithmeticChecker
+from core.budget import Budget
+from core.problems.base import Problem
+from core.providers.anthropic_api import AnthropicProvider
+from core.providers.api import ApiProvider
+from core.providers.base import GenerationRequest, Message
+from core.providers.openai_api import OpenAICompatibleProvider
+from core.verifiers.arithmetic import ArithmeticChecker
+from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply
 from tests.test_anthropic_provider import message
 from tests.test_openai_provider import chat

@@ -17,16 +17,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.budget import Budget
+from core.events import NodeAdded
+from core.problems.catalog import load_problem_set
+from core.providers.base import GenerationRequest, Message
+from core.providers.local import local_provider
+from core.providers.local_model import installed_models
+from core.verifiers.arithmetic import ArithmeticChecker
 from deliberate.batch import rows_to_csv, run_batch, summarize
-from deliberate.budget import Budget
-from deliberate.events import NodeAdded
-from deliberate.problems.catalog import load_problem_set
-from deliberate.providers.base import GenerationRequest, Message
-from deliberate.providers.local import local_provider
-from deliberate.providers.local_model import installed_models
 from deliberate.report import format_summary
-from deliberate.strategies import budgets_for
-from deliberate.verifiers.arithmetic import ArithmeticChecker
+from strategies import budgets_for
 
 STRATEGIES = "direct,chain_of_thought,self_consistency,best_of_n,beam_search,mcts"
 SMALL_MODEL = "qwen2.5-coder-0.5b"

@@ -18,16 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deliberate.budget import Budget
-from deliberate.events import UsageRecorded
-from deliberate.problems.catalog import load_problem_set
-from deliberate.providers.base import Completion, GenerationRequest, Message, Provider
-from deliberate.providers.batched_engine import BatchedEngine
-from deliberate.providers.kv_plan import plan_size
-from deliberate.providers.local import BATCHED_ENV, DEFAULT_KV_MB, N_CTX, PARALLEL, LocalProvider
-from deliberate.providers.local_model import MODELS, installed_models, model_path
-from deliberate.strategies import STRATEGIES
-from deliberate.verifiers import make_verifier
+from core.budget import Budget
+from core.events import UsageRecorded
+from core.problems.catalog import load_problem_set
+from core.providers.base import Completion, GenerationRequest, Message, Provider
+from core.providers.batched_engine import BatchedEngine
+from core.providers.kv_plan import plan_size
+from core.providers.local import BATCHED_ENV, DEFAULT_KV_MB, N_CTX, PARALLEL, LocalProvider
+from core.providers.local_model import MODELS, installed_models, model_path
+from core.verifiers import make_verifier
+from strategies import STRATEGIES
 
 ESSAY = (Message("user", "Write a long, detailed essay on the history of railways in Europe."),)
 FILLER = "The committee reviewed the {0} budget line by line and approved item {0} after debate. "

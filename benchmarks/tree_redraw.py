@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.prm_chart import build_prm_figure
 from components.tree_view import build_tree_figure
-from deliberate.synthetic import synthetic_run
-from deliberate.tree import ReasoningTree
+from core.synthetic import synthetic_run
+from core.tree import ReasoningTree
 
 
 def median_ms(action, repeat: int) -> float:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.ledger import format_dollars
 from deliberate.batch import BatchRow, Summary
-from deliberate.ledger import format_dollars
 
 DIFFICULTY_ORDER = ["easy", "medium", "hard", "unknown"]
 SYSTEM_1 = "direct"

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deliberate.events import ROOT, Event
-from deliberate.ledger import Ledger, format_dollars
-from deliberate.tree import ReasoningTree
+from core.events import ROOT, Event
+from core.ledger import Ledger, format_dollars
+from core.tree import ReasoningTree
 
 
 @dataclass(frozen=True)

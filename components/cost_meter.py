@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from deliberate.ledger import Ledger, RoleTotals, format_dollars
+from core.ledger import Ledger, RoleTotals, format_dollars
 
 ROLE_LABELS = {"generate": "generation", "verify": "verification"}
 

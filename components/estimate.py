@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deliberate.budget import Budget
-from deliberate.ledger import format_dollars
-from deliberate.providers.base import Price, Usage
-from deliberate.providers.local_model import MODELS
-from deliberate.strategies.refine import CRITIQUE_TOKENS
-from deliberate.strategies.sampling import DIRECT_TOKENS
+from core.budget import Budget
+from core.ledger import format_dollars
+from core.providers.base import Price, Usage
+from core.providers.local_model import MODELS
+from strategies.refine import CRITIQUE_TOKENS
+from strategies.sampling import DIRECT_TOKENS
 
 # Before any run is measured: a built-in model's own measured speed, else this one (the 0.5B's
 # decoding in chat answers on 2 cores); ~270 tokens/s prefill.

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from components.tree_view import SCORE_COLORSCALE
-from deliberate.events import ROOT
-from deliberate.providers.base import STEP_STOP
-from deliberate.tree import ReasoningTree
-from deliberate.verifiers.aggregate import aggregate
+from core.events import ROOT
+from core.providers.base import STEP_STOP
+from core.tree import ReasoningTree
+from core.verifiers.aggregate import aggregate
 
 PREVIEW_CHARS = 300
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from components.text import plain_markdown
-from deliberate.problems.base import Problem
-from deliberate.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
-from deliberate.problems.jsonl import load_jsonl
+from core.problems.base import Problem
+from core.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
+from core.problems.jsonl import load_jsonl
 
 SOURCES = ["Curated set", "Generated", "Custom"]
 GENERATED_SETS = [name for name in PROBLEM_SETS if name != "curated"]

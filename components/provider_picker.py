@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.text import plain_markdown
-from deliberate.provider_choice import (
+from core.providers.base import Price
+from core.providers.choice import (
     ProviderChoice,
     api_choice,
     fake_choice,
@@ -15,8 +16,7 @@ from deliberate.provider_choice import (
     model_label,
     provider_kinds,
 )
-from deliberate.providers.base import Price
-from deliberate.providers.registry import DEFAULT_MODELS, provider_options
+from core.providers.registry import DEFAULT_MODELS, provider_options
 
 
 def price_text(price: Price | None, source: str = "") -> str:

@@ -17,9 +17,9 @@ from components.cost_meter import render_cost_meter
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
-from deliberate.events import ROOT, Event, UsageRecorded
-from deliberate.ledger import Ledger
-from deliberate.tree import ReasoningTree
+from core.events import ROOT, Event, UsageRecorded
+from core.ledger import Ledger
+from core.tree import ReasoningTree
 
 POLL_SECONDS = 0.7  # how often a running page reads the worker's new events
 GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}

@@ -11,14 +11,14 @@ import streamlit as st
 from components.estimate import Estimate, documented_speed, estimate_run, speed_note
 from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
-from deliberate.budget import SELECTIONS, Budget
-from deliberate.provider_choice import ProviderChoice
-from deliberate.providers.base import Provider
+from core.budget import SELECTIONS, Budget
+from core.providers.base import Provider
+from core.providers.choice import ProviderChoice
+from core.verifiers import VERIFIERS, make_verifier
+from core.verifiers.aggregate import AGGREGATIONS
+from core.verifiers.base import Verifier
 from deliberate.runstore import RunStore
-from deliberate.strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
-from deliberate.verifiers import VERIFIERS, make_verifier
-from deliberate.verifiers.aggregate import AGGREGATIONS
-from deliberate.verifiers.base import Verifier
+from strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
 
 BUDGET_STEPS = [1, 2, 4, 8, 16, 32, 64]
 # Widget keys and their first values, set once per session by app.py.

@@ -13,9 +13,9 @@ import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 
-from deliberate.events import ROOT
-from deliberate.tree import ReasoningTree
-from deliberate.verifiers.grading import answers_match
+from core.events import ROOT
+from core.tree import ReasoningTree
+from core.verifiers.grading import answers_match
 
 # One fixed scale for every run, so a colour means the same score everywhere: red 0, green 1.
 SCORE_COLORSCALE = "RdYlGn"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from deliberate.verifiers.aggregate import AGGREGATIONS
+from core.verifiers.aggregate import AGGREGATIONS
 
 SELECTIONS = ("score", "weighted_vote")
 MAX_N = 256  # more samples than this is not a demo; it is a batch job for a GPU fleet

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from deliberate.events import Event, UsageRecorded
+from core.events import Event, UsageRecorded
 
 
 @dataclass

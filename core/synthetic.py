@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from deliberate.events import (
+from core.events import (
     ROOT,
     AnswerChosen,
     Event,

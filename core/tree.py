@@ -7,7 +7,7 @@ from typing import Any
 
 import networkx as nx
 
-from deliberate.events import (
+from core.events import (
     ROOT,
     AnswerChosen,
     Event,

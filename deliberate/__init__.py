@@ -1,0 +1,1 @@
+"""Runs: the background worker, batches, the SQLite run store, reports and the CLI."""

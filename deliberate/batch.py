@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import groupby
 
-from deliberate.budget import Budget
-from deliberate.events import AnswerChosen, Event, RunFinished
-from deliberate.ledger import Ledger, cost_per_solved
-from deliberate.problems.base import Problem
-from deliberate.providers.base import Provider
-from deliberate.strategies import STRATEGIES, budgets_for
-from deliberate.verifiers.base import Verifier
+from core.budget import Budget
+from core.events import AnswerChosen, Event, RunFinished
+from core.ledger import Ledger, cost_per_solved
+from core.problems.base import Problem
+from core.providers.base import Provider
+from core.verifiers.base import Verifier
+from strategies import STRATEGIES, budgets_for
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,18 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.budget import Budget
+from core.events import from_json_lines, to_json_line
+from core.ledger import Ledger
+from core.problems.base import Problem
+from core.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
+from core.problems.jsonl import load_jsonl
+from core.providers.base import Provider
+from core.tree import ReasoningTree
+from core.verifiers import VERIFIERS, make_verifier
 from deliberate.batch import rows_to_csv, run_batch, summarize
-from deliberate.budget import Budget
-from deliberate.events import from_json_lines, to_json_line
-from deliberate.ledger import Ledger
-from deliberate.problems.base import Problem
-from deliberate.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
-from deliberate.problems.jsonl import load_jsonl
-from deliberate.providers.base import Provider
 from deliberate.report import format_ledger, format_summary, format_tree
-from deliberate.strategies import STRATEGIES, budgets_for
-from deliberate.tree import ReasoningTree
-from deliberate.verifiers import VERIFIERS, make_verifier
+from strategies import STRATEGIES, budgets_for
 
 
 def _budget_args(parser: argparse.ArgumentParser) -> None:
@@ -73,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_provider(args: argparse.Namespace) -> Provider:
     if args.provider == "fake":
-        from deliberate.providers.fake import FakeProvider
+        from core.providers.fake import FakeProvider
 
         return FakeProvider()
-    from deliberate.providers.local import local_provider
+    from core.providers.local import local_provider
 
     return local_provider(args.model)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.events import ROOT
+from core.ledger import Ledger, format_dollars
+from core.tree import ReasoningTree
 from deliberate.batch import Summary
-from deliberate.events import ROOT
-from deliberate.ledger import Ledger, format_dollars
-from deliberate.tree import ReasoningTree
 
 PREVIEW = 110  # characters of a step shown per line; --full shows everything
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.events import Event, NodeAdded, RunStarted, from_json_lines, to_json_line
+from core.ledger import Ledger
+from core.tree import ReasoningTree
 from deliberate.batch import BatchRow
-from deliberate.events import Event, NodeAdded, RunStarted, from_json_lines, to_json_line
-from deliberate.ledger import Ledger
-from deliberate.tree import ReasoningTree
 
 DATA_DIR_ENV = "DELIBERATE_DATA_DIR"
 DB_NAME = "deliberate.sqlite3"

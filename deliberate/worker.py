@@ -15,14 +15,14 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
+from core.budget import Budget
+from core.events import Event, RunFinished, RunStarted
+from core.problems.base import Problem
+from core.providers.base import Provider
+from core.verifiers.base import Verifier
 from deliberate.batch import BatchRow, run_batch
-from deliberate.budget import Budget
-from deliberate.events import Event, RunFinished, RunStarted
-from deliberate.problems.base import Problem
-from deliberate.providers.base import Provider
 from deliberate.runstore import RunStore
-from deliberate.strategies import ONE_GENERATION, STRATEGIES, budgets_for
-from deliberate.verifiers.base import Verifier
+from strategies import ONE_GENERATION, STRATEGIES, budgets_for
 
 log = logging.getLogger(__name__)
 

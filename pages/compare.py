@@ -9,8 +9,8 @@ from components.problem_picker import render_problem_picker
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate
 from components.text import plain_markdown
-from deliberate.strategies import SYSTEM_2, describe
 from deliberate.worker import start_run
+from strategies import SYSTEM_2, describe
 
 settings = st.session_state.settings
 store = st.session_state.store

@@ -18,10 +18,10 @@ from components.problem_picker import render_problem_set_picker
 from components.run_view import poll_while
 from components.settings import render_estimate
 from components.text import plain_markdown
+from core.ledger import format_dollars
 from deliberate.batch import rows_to_csv, summarize, summary_to_csv
-from deliberate.ledger import format_dollars
-from deliberate.strategies import STRATEGIES, budgets_for
 from deliberate.worker import BatchWorker
+from strategies import STRATEGIES, budgets_for
 
 BUDGETS = [1, 2, 4, 8, 16]
 settings = st.session_state.settings

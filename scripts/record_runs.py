@@ -16,13 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deliberate.budget import Budget
-from deliberate.events import Event, RunFinished
-from deliberate.problems.catalog import find_problem
-from deliberate.providers.base import Provider
+from core.budget import Budget
+from core.events import Event, RunFinished
+from core.problems.catalog import find_problem
+from core.providers.base import Provider
+from core.verifiers import make_verifier
 from deliberate.runstore import RECORDINGS_DIR, write_recording
-from deliberate.strategies import STRATEGIES
-from deliberate.verifiers import make_verifier
+from strategies import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ DEMOS = [
 
 def make_provider(name: str) -> Provider:
     if name == "fake":
-        from deliberate.providers.fake import FakeProvider
+        from core.providers.fake import FakeProvider
 
         return FakeProvider()
-    from deliberate.providers.local import local_provider
+    from core.providers.local import local_provider
 
     return local_provider(None if name == "local" else name)
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial, update_wrapper
 
-from deliberate.budget import Budget
-from deliberate.events import Event
-from deliberate.problems.base import Problem
-from deliberate.providers.base import Provider
-from deliberate.strategies.context import StrategyBody, run_strategy
-from deliberate.strategies.mcts import mcts
-from deliberate.strategies.native_thinking import native_thinking
-from deliberate.strategies.refine import self_refine
-from deliberate.strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
-from deliberate.strategies.search import beam_search, dvts
-from deliberate.verifiers.base import Verifier
+from core.budget import Budget
+from core.events import Event
+from core.problems.base import Problem
+from core.providers.base import Provider
+from core.verifiers.base import Verifier
+from strategies.context import StrategyBody, run_strategy
+from strategies.mcts import mcts
+from strategies.native_thinking import native_thinking
+from strategies.refine import self_refine
+from strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
+from strategies.search import beam_search, dvts
 
 Strategy = Callable[[Problem, Provider, Verifier, Budget], Iterator[Event]]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from deliberate.budget import Budget
-from deliberate.providers.base import Completion, GenerationRequest, Provider
+from core.budget import Budget
+from core.providers.base import Completion, GenerationRequest, Provider
 
 
 class RunStopped(Exception):

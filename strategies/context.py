@@ -9,8 +9,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from deliberate.budget import Budget
-from deliberate.events import (
+from core.budget import Budget
+from core.events import (
     ROOT,
     AnswerChosen,
     Event,
@@ -23,8 +23,8 @@ from deliberate.events import (
     StepScored,
     UsageRecorded,
 )
-from deliberate.problems.base import Problem
-from deliberate.providers.base import (
+from core.problems.base import Problem
+from core.providers.base import (
     STEP_STOP,
     Completion,
     GenerationRequest,
@@ -32,11 +32,11 @@ from deliberate.providers.base import (
     Provider,
     ProviderError,
 )
-from deliberate.strategies.caps import Caps, RunStopped
-from deliberate.tree import ReasoningTree
-from deliberate.verifiers.aggregate import aggregate
-from deliberate.verifiers.base import StepScores, Verifier
-from deliberate.verifiers.grading import extract_answer, has_final_answer
+from core.tree import ReasoningTree
+from core.verifiers.aggregate import aggregate
+from core.verifiers.base import StepScores, Verifier
+from core.verifiers.grading import extract_answer, has_final_answer
+from strategies.caps import Caps, RunStopped
 
 T = TypeVar("T")
 Steps = Generator[Event, None, T]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from deliberate.events import ROOT, NodeStats
-from deliberate.strategies.context import Choice, RunContext, Steps
-from deliberate.strategies.sampling import best_answer_node
+from core.events import ROOT, NodeStats
+from strategies.context import Choice, RunContext, Steps
+from strategies.sampling import best_answer_node
 
 EXPLORATION = 1.0  # UCT's c: PRM values live in [0, 1], so c ~ 1 balances the two terms
 

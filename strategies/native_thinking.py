@@ -10,11 +10,11 @@ call may write the thinking allowance plus one solution's worth of answer.
 
 from __future__ import annotations
 
-from deliberate.budget import Budget
-from deliberate.events import ROOT
-from deliberate.providers.base import GenerationRequest
-from deliberate.strategies.caps import RunStopped
-from deliberate.strategies.context import Choice, RunContext, Steps
+from core.budget import Budget
+from core.events import ROOT
+from core.providers.base import GenerationRequest
+from strategies.caps import RunStopped
+from strategies.context import Choice, RunContext, Steps
 
 EFFORTS = ((2, "low"), (8, "medium"))  # (largest n, effort); more samples than that: high
 MIN_THINKING_TOKENS = 1024

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from deliberate.providers.base import Message
-from deliberate.strategies.context import Choice, RunContext, Steps
+from core.providers.base import Message
+from strategies.context import Choice, RunContext, Steps
 
 CRITIQUE_PROMPT = (
     "You check solutions to math problems. Go through the solution step by step and recheck "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from deliberate.events import ROOT
-from deliberate.providers.base import Message
-from deliberate.strategies.context import Choice, RunContext, Steps
-from deliberate.verifiers.grading import answers_match
+from core.events import ROOT
+from core.providers.base import Message
+from core.verifiers.grading import answers_match
+from strategies.context import Choice, RunContext, Steps
 
 DIRECT_PROMPT = "Reply with the final answer only, no explanation. {answer_format}"
 DIRECT_TOKENS = 48  # room for a boxed answer, not for reasoning

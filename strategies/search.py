@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from deliberate.events import ROOT
-from deliberate.strategies.context import Choice, RunContext, Steps
-from deliberate.strategies.sampling import best_answer_node
+from core.events import ROOT
+from strategies.context import Choice, RunContext, Steps
+from strategies.sampling import best_answer_node
 
 
 def _finish(ctx: RunContext, finished: list[str], active: list[str], why: str) -> Steps[Choice]:

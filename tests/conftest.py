@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from deliberate.problems.base import Problem
-from deliberate.providers.fake import FakeProvider
+from core.problems.base import Problem
+from core.providers.fake import FakeProvider
 
 # The tests run on the 0.5B, the small built-in model: the strategies and the engine do not depend
 # on the model, and it is twice as fast as the default 1.5B. Pages and the browser test inherit it.
@@ -13,7 +13,7 @@ os.environ.setdefault("DELIBERATE_MODEL", "qwen2.5-coder-0.5b")
 @pytest.fixture(scope="session")
 def local():
     """The real embedded 0.5B model, loaded once for the whole test session."""
-    from deliberate.providers.local import local_provider
+    from core.providers.local import local_provider
 
     return local_provider()
 
@@ -25,7 +25,7 @@ def fake() -> FakeProvider:
 
 @pytest.fixture
 def arithmetic():
-    from deliberate.verifiers.arithmetic import ArithmeticChecker
+    from core.verifiers.arithmetic import ArithmeticChecker
 
     return ArithmeticChecker()
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from deliberate.providers.anthropic_api import AnthropicProvider
-from deliberate.providers.api import CONTINUE_PROMPT
-from deliberate.providers.base import GenerationRequest, Message, ProviderError, Usage
-from deliberate.verifiers.model_judge import ModelJudge
+from core.providers.anthropic_api import AnthropicProvider
+from core.providers.api import CONTINUE_PROMPT
+from core.providers.base import GenerationRequest, Message, ProviderError, Usage
+from core.verifiers.model_judge import ModelJudge
 from tests.fake_api_server import FakeApiServer, Reply, script
 
 KEY = "fake-anthropic-key-for-tests-0123456789"

@@ -10,10 +10,10 @@ import urllib.request
 
 import pytest
 
-from deliberate.budget import Budget
-from deliberate.events import NodeAdded, UsageRecorded
-from deliberate.ledger import Ledger
-from deliberate.providers.base import (
+from core.budget import Budget
+from core.events import NodeAdded, UsageRecorded
+from core.ledger import Ledger
+from core.providers.base import (
     STEP_STOP,
     GenerationRequest,
     Message,
@@ -21,11 +21,11 @@ from deliberate.providers.base import (
     ProviderError,
     Usage,
 )
-from deliberate.providers.local_model import model_path
-from deliberate.providers.openai_api import OpenAICompatibleProvider
-from deliberate.strategies import STRATEGIES
-from deliberate.tree import ReasoningTree
-from deliberate.verifiers.model_judge import ModelJudge
+from core.providers.local_model import model_path
+from core.providers.openai_api import OpenAICompatibleProvider
+from core.tree import ReasoningTree
+from core.verifiers.model_judge import ModelJudge
+from strategies import STRATEGIES
 
 pytestmark = pytest.mark.model
 

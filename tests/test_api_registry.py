@@ -5,11 +5,11 @@ import types
 
 import pytest
 
-from deliberate.providers.base import Price
-from deliberate.providers.keys import find_key, redact
-from deliberate.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider
-from deliberate.providers.prices import lookup_price, parse_price
-from deliberate.providers.registry import make_provider, provider_options
+from core.providers.base import Price
+from core.providers.keys import find_key, redact
+from core.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider
+from core.providers.prices import lookup_price, parse_price
+from core.providers.registry import make_provider, provider_options
 
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DELIBERATE_COMPAT_API_KEY")
 

@@ -1,13 +1,13 @@
 import pytest
 
-from deliberate.verifiers.arithmetic import (
+from core.verifiers.arithmetic import (
     FLOOR_SCORE,
     NEUTRAL_SCORE,
     VERIFIED_SCORE,
     WRONG_SCORE,
     ArithmeticChecker,
 )
-from deliberate.verifiers.arithmetic_parser import find_claims
+from core.verifiers.arithmetic_parser import find_claims
 
 CLIPS = (
     "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "

@@ -5,11 +5,11 @@ shared."""
 import llama_cpp as lc
 import pytest
 
-from deliberate.providers.base import GenerationRequest, Message, ProviderError
-from deliberate.providers.batched_engine import BatchedEngine
-from deliberate.providers.batched_sampling import Job
-from deliberate.providers.kv_plan import EngineSize, plan_size
-from deliberate.verifiers.model_judge import ModelJudge
+from core.providers.base import GenerationRequest, Message, ProviderError
+from core.providers.batched_engine import BatchedEngine
+from core.providers.batched_sampling import Job
+from core.providers.kv_plan import EngineSize, plan_size
+from core.verifiers.model_judge import ModelJudge
 
 pytestmark = pytest.mark.model
 

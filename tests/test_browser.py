@@ -150,6 +150,13 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
             page.wait_for_function(f"({TREE_NODES_JS})() == {nodes}", timeout=60_000)
             assert page.get_by_text("Traceback").count() == 0
+
+            # A page in pages/ opened by its own address still runs through app.py: the
+            # sidebar holds app.py's navigation and settings, not a bare page.
+            page.goto(f"{app_url}/compare")
+            sidebar.get_by_role("link", name="Replay").wait_for(timeout=60_000)
+            sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
+            assert page.get_by_text("Traceback").count() == 0
         finally:
             browser.close()
     artifacts = ROOT / "test-artifacts"

@@ -3,10 +3,10 @@
 import csv
 import re
 
+from core.events import from_json_lines
+from core.tree import ReasoningTree
 from deliberate.cli import main
-from deliberate.events import from_json_lines
-from deliberate.strategies.context import is_lead_in
-from deliberate.tree import ReasoningTree
+from strategies.context import is_lead_in
 
 
 def test_jsonl_run_replays_to_the_identical_tree(tmp_path, capsys):

@@ -29,9 +29,8 @@ from components.tree_view import (
     build_tree_figure,
     tidy_layout,
 )
-from deliberate.batch import BatchRow, summarize
-from deliberate.budget import Budget
-from deliberate.events import (
+from core.budget import Budget
+from core.events import (
     ROOT,
     AnswerChosen,
     NodeAdded,
@@ -41,12 +40,13 @@ from deliberate.events import (
     StepScored,
     UsageRecorded,
 )
-from deliberate.ledger import Ledger, format_dollars
-from deliberate.providers.base import Price
-from deliberate.providers.local_model import DEFAULT_MODEL, MODELS
-from deliberate.strategies import STRATEGIES
-from deliberate.synthetic import synthetic_run
-from deliberate.tree import ReasoningTree
+from core.ledger import Ledger, format_dollars
+from core.providers.base import Price
+from core.providers.local_model import DEFAULT_MODEL, MODELS
+from core.synthetic import synthetic_run
+from core.tree import ReasoningTree
+from deliberate.batch import BatchRow, summarize
+from strategies import STRATEGIES
 
 
 def started(**budget):

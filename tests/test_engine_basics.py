@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from deliberate.budget import Budget
-from deliberate.events import (
+from core.budget import Budget
+from core.events import (
     NodeAdded,
     RunStarted,
     StepScored,
@@ -17,11 +17,11 @@ from deliberate.events import (
     from_json_lines,
     to_json_line,
 )
-from deliberate.ledger import Ledger, cost_per_solved, format_dollars
-from deliberate.problems.base import Problem
-from deliberate.provider_choice import local_models
-from deliberate.providers.base import Price, Usage
-from deliberate.providers.local_model import (
+from core.ledger import Ledger, cost_per_solved, format_dollars
+from core.problems.base import Problem
+from core.providers.base import Price, Usage
+from core.providers.choice import local_models
+from core.providers.local_model import (
     DEFAULT_MODEL,
     MODEL_ENV,
     MODELS,
@@ -157,7 +157,7 @@ def test_user_model_path_must_be_a_gguf_file(tmp_path):
 
 
 def test_truncated_gguf_is_never_loaded(tmp_path):
-    from deliberate.providers.local import LocalProvider
+    from core.providers.local import LocalProvider
 
     truncated = tmp_path / "cut.gguf"
     truncated.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\x00" * 64)
@@ -172,8 +172,8 @@ def test_budget_round_trips_as_json():
 
 def test_the_default_model_is_the_1_5b_and_answers(monkeypatch):
     """The default chosen by the engine benchmark loads and generates (the tests use the 0.5B)."""
-    from deliberate.providers.base import GenerationRequest, Message
-    from deliberate.providers.local import local_provider
+    from core.providers.base import GenerationRequest, Message
+    from core.providers.local import local_provider
 
     assert DEFAULT_MODEL == "qwen2.5-coder-1.5b"
     monkeypatch.delenv(MODEL_ENV)
@@ -187,7 +187,5 @@ def test_the_default_model_is_the_1_5b_and_answers(monkeypatch):
 
 def test_an_install_without_the_default_offers_what_it_has(monkeypatch):
     monkeypatch.delenv(MODEL_ENV)
-    monkeypatch.setattr(
-        "deliberate.provider_choice.installed_models", lambda: ["qwen2.5-coder-0.5b"]
-    )
+    monkeypatch.setattr("core.providers.choice.installed_models", lambda: ["qwen2.5-coder-0.5b"])
     assert local_models() == ["qwen2.5-coder-0.5b"]

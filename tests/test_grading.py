@@ -4,8 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from deliberate.problems.base import Problem
-from deliberate.verifiers.grading import answers_match, extract_answer, has_final_answer
+from core.problems.base import Problem
+from core.verifiers.grading import answers_match, extract_answer, has_final_answer
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,12 @@ import traceback
 import uuid
 from dataclasses import replace
 
+from core.budget import Budget
+from core.events import to_json_line
+from core.providers.base import GenerationRequest, Message
+from core.providers.openai_api import OpenAICompatibleProvider
 from deliberate.batch import rows_to_csv, run_batch
-from deliberate.budget import Budget
-from deliberate.events import to_json_line
-from deliberate.providers.base import GenerationRequest, Message
-from deliberate.providers.openai_api import OpenAICompatibleProvider
-from deliberate.strategies import STRATEGIES
+from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply
 from tests.test_openai_provider import chat
 

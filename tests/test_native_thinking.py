@@ -2,13 +2,13 @@
 
 import pytest
 
-from deliberate.budget import Budget
-from deliberate.events import NodeAdded, RunFinished, Status, UsageRecorded
-from deliberate.providers.anthropic_api import AnthropicProvider
-from deliberate.providers.base import Usage
-from deliberate.providers.openai_api import OpenAIProvider
-from deliberate.strategies.context import run_strategy
-from deliberate.strategies.native_thinking import native_thinking, thinking_plan
+from core.budget import Budget
+from core.events import NodeAdded, RunFinished, Status, UsageRecorded
+from core.providers.anthropic_api import AnthropicProvider
+from core.providers.base import Usage
+from core.providers.openai_api import OpenAIProvider
+from strategies.context import run_strategy
+from strategies.native_thinking import native_thinking, thinking_plan
 from tests.fake_api_server import FakeApiServer, Reply, script
 from tests.test_anthropic_provider import message
 from tests.test_openai_provider import chat

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from deliberate.providers.api import CONTINUE_PROMPT
-from deliberate.providers.base import GenerationRequest, Message, Price, ProviderError, Usage
-from deliberate.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider, split
-from deliberate.verifiers.model_judge import ModelJudge
+from core.providers.api import CONTINUE_PROMPT
+from core.providers.base import GenerationRequest, Message, Price, ProviderError, Usage
+from core.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider, split
+from core.verifiers.model_judge import ModelJudge
 from tests.fake_api_server import FakeApiServer, Reply, script
 
 KEY = "fake-openai-key-for-tests-0123456789"

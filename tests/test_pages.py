@@ -1,5 +1,5 @@
 """Every page through Streamlit's AppTest. DELIBERATE_PROVIDER=fake selects the scripted provider
-(read in one place: deliberate/provider_choice.py); one test drives the real embedded model."""
+(read in one place: core/providers/choice.py); one test drives the real embedded model."""
 
 import json
 import threading
@@ -10,11 +10,11 @@ from streamlit.testing.v1 import AppTest
 
 from components.cost_meter import cost_headline
 from components.text import plain_markdown
-from deliberate.events import NodeAdded, RunFinished
-from deliberate.ledger import Ledger
-from deliberate.providers.base import ProviderError
-from deliberate.providers.fake import FakeProvider
-from deliberate.tree import ReasoningTree
+from core.events import NodeAdded, RunFinished
+from core.ledger import Ledger
+from core.providers.base import ProviderError
+from core.providers.fake import FakeProvider
+from core.tree import ReasoningTree
 from tests.fake_api_server import FakeApiServer, Reply, script
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -66,11 +66,11 @@ def check_run_panel(spec_tree: dict, spec_prm: dict, costs: dict, events: list) 
     assert costs == cost_headline(Ledger.from_events(events))
 
 
-def test_no_pages_directory_beside_the_app():
-    """Streamlit 1.67 treats a pages/ folder next to app.py as a v1 multipage app and runs those
-    scripts without app.py (no sidebar, no session set-up): the pages live in app_pages/."""
-    assert not (APP.parent / "pages").exists()
-    assert sorted(p.name for p in (APP.parent / "app_pages").glob("*.py")) == [
+def test_the_pages_folder_runs_through_app_py():
+    """Pages live in pages/ (the design card's layout). app.py declares them with st.navigation,
+    so Streamlit runs app.py (session set-up, sidebar) on every page, never a page alone; the
+    browser test opens /compare directly to check the same in a real server."""
+    assert sorted(p.name for p in (APP.parent / "pages").glob("*.py")) == [
         "compare.py",
         "cost_per_solved.py",
         "live_run.py",
@@ -112,8 +112,8 @@ def test_a_run_survives_widgets_and_page_switches(fake_env, monkeypatch):
     worker = at.session_state["live_worker"]
     assert worker.running
     at.selectbox(key="live_strategy").set_value("mcts").run()  # any widget: a full rerun
-    at.switch_page("app_pages/replay.py").run()
-    at.switch_page("app_pages/live_run.py").run()
+    at.switch_page("pages/replay.py").run()
+    at.switch_page("pages/live_run.py").run()
     assert at.session_state["live_worker"] is worker
     assert worker.running, "the run should still be going after the reruns"
     next(b for b in at.button if b.label == "Stop").click().run()
@@ -174,7 +174,7 @@ def test_a_bad_provider_setting_is_explained(monkeypatch, tmp_path):
 
 def test_compare_page_runs_both_and_explains_the_difference(fake_env):
     at = start_app()
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     next(b for b in at.button if b.label == "Run both").click().run()
     system_1, system_2 = finish(at, "compare_workers")
     assert system_1.events()[0].strategy == "direct"
@@ -190,7 +190,7 @@ def test_compare_page_runs_both_and_explains_the_difference(fake_env):
 
 def test_cost_per_solved_runs_a_batch_and_keeps_it_after_a_restart(fake_env):
     at = start_app()
-    at.switch_page("app_pages/cost_per_solved.py").run()
+    at.switch_page("pages/cost_per_solved.py").run()
     at.slider(key="batch_size").set_value(3)
     at.multiselect(key="batch_strategies").set_value(["direct", "best_of_n"])
     at.multiselect(key="batch_budgets").set_value([1, 4]).run()
@@ -205,7 +205,7 @@ def test_cost_per_solved_runs_a_batch_and_keeps_it_after_a_restart(fake_env):
     assert len(labels) == 6, labels
 
     restarted = AppTest.from_file(APP, default_timeout=60).run()  # a new session, same data
-    restarted.switch_page("app_pages/cost_per_solved.py").run()
+    restarted.switch_page("pages/cost_per_solved.py").run()
     assert not restarted.exception
     (table,) = restarted.dataframe
     assert table.value["problems"].tolist() == [3, 3, 3]
@@ -216,7 +216,7 @@ def test_replay_rebuilds_the_identical_tree_and_scrubs(fake_env):
     next(b for b in at.button if b.label == "Run").click().run()
     events = finish(at, "live_worker").events()
     original = ReasoningTree.from_events(events)
-    at.switch_page("app_pages/replay.py").run()
+    at.switch_page("pages/replay.py").run()
     choice = f"run:{events[0].run_id}"
     at.selectbox(key="replay_choice").set_value(choice).run()
     assert not at.exception

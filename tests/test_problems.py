@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from deliberate.problems.base import MAX_QUESTION_CHARS
-from deliberate.problems.catalog import (
+from core.problems.base import MAX_QUESTION_CHARS
+from core.problems.catalog import (
     PROBLEM_SETS,
     custom_problem,
     find_problem,
     load_problem_set,
 )
-from deliberate.problems.curated import curated_problems
-from deliberate.problems.generated import DATASETS, generated_problems
-from deliberate.problems.jsonl import load_jsonl
+from core.problems.curated import curated_problems
+from core.problems.generated import DATASETS, generated_problems
+from core.problems.jsonl import load_jsonl
 
 # --- curated -----------------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ def test_generated_sets_are_deterministic_by_seed(dataset: str) -> None:
 
 
 def test_generated_sets_do_not_depend_on_the_cache() -> None:
-    from deliberate.problems import generated
+    from core.problems import generated
 
     first = [p.question for p in generated_problems("basic_arithmetic", 5, 4)]
     generated._generated.cache_clear()

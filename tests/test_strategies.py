@@ -2,8 +2,8 @@
 
 import pytest
 
-from deliberate.budget import Budget
-from deliberate.events import (
+from core.budget import Budget
+from core.events import (
     AnswerChosen,
     NodeAdded,
     RunFinished,
@@ -13,11 +13,11 @@ from deliberate.events import (
     from_json_lines,
     to_json_line,
 )
-from deliberate.ledger import Ledger
-from deliberate.providers.base import GenerationRequest, Message, ProviderError
-from deliberate.providers.fake import FakeProvider
-from deliberate.strategies import NEEDS_NATIVE_THINKING, STRATEGIES, describe, strategies_for
-from deliberate.tree import ReasoningTree
+from core.ledger import Ledger
+from core.providers.base import GenerationRequest, Message, ProviderError
+from core.providers.fake import FakeProvider
+from core.tree import ReasoningTree
+from strategies import NEEDS_NATIVE_THINKING, STRATEGIES, describe, strategies_for
 
 TINY = Budget(n=2, width=2, max_depth=3, step_tokens=40, max_total_tokens=600, seed=7)
 
@@ -87,7 +87,7 @@ def test_token_cap_stops_cleanly_with_an_answer(pens, local, arithmetic):
 
 @pytest.mark.model
 def test_model_judge_costs_are_verification(pens, local):
-    from deliberate.verifiers import make_verifier
+    from core.verifiers import make_verifier
 
     judge = make_verifier("model_judge", local)
     events = run("beam_search", pens, local, judge)
@@ -115,8 +115,8 @@ def test_same_seed_same_run(pens, fake, arithmetic):
 
 
 def test_provider_failure_keeps_the_partial_tree(pens, arithmetic):
-    from deliberate.providers.base import ProviderError
-    from deliberate.providers.fake import FakeProvider, arithmetic_script
+    from core.providers.base import ProviderError
+    from core.providers.fake import FakeProvider, arithmetic_script
 
     calls = {"n": 0}
 
@@ -134,8 +134,8 @@ def test_provider_failure_keeps_the_partial_tree(pens, arithmetic):
 
 
 def test_calls_billed_before_a_failure_stay_in_the_ledger(pens, arithmetic):
-    from deliberate.providers.base import Completion, ProviderError, Usage
-    from deliberate.providers.fake import FakeProvider
+    from core.providers.base import Completion, ProviderError, Usage
+    from core.providers.fake import FakeProvider
 
     billed = Completion("Step 1: 7 × 3 = 21.", "stop", Usage(40, 9), 0.1)
 
@@ -157,8 +157,8 @@ def test_native_thinking_is_refused_clearly_without_hidden_reasoning(pens, fake,
 
 
 def test_spending_cap_is_never_exceeded(pens, arithmetic):
-    from deliberate.providers.base import Price
-    from deliberate.providers.fake import FakeProvider
+    from core.providers.base import Price
+    from core.providers.fake import FakeProvider
 
     priced = FakeProvider()
     priced.price = Price(input_per_million=100.0, output_per_million=200.0)
@@ -176,9 +176,9 @@ def test_a_cap_with_an_unknown_price_refuses_to_guess(pens, fake, arithmetic):
 
 
 def test_a_failing_judge_stops_the_run_and_keeps_the_tree(pens, fake):
-    from deliberate.providers.base import ProviderError
-    from deliberate.providers.fake import FakeProvider
-    from deliberate.verifiers.model_judge import ModelJudge
+    from core.providers.base import ProviderError
+    from core.providers.fake import FakeProvider
+    from core.verifiers.model_judge import ModelJudge
 
     def broken(request, index):
         raise ProviderError("judge server timed out after 60 s")
@@ -191,8 +191,8 @@ def test_a_failing_judge_stops_the_run_and_keeps_the_tree(pens, fake):
 
 
 def test_judge_reads_p_yes_from_logprobs_and_falls_back_to_text():
-    from deliberate.providers.base import Completion, Usage
-    from deliberate.verifiers.model_judge import judge_score
+    from core.providers.base import Completion, Usage
+    from core.verifiers.model_judge import judge_score
 
     def call(text, logprobs=None):
         return Completion(text, "length", Usage(10, 1), 0.0, logprobs)

@@ -7,16 +7,16 @@ import threading
 
 import pytest
 
+from core.budget import Budget
+from core.events import AnswerChosen, NodeAdded, RunFinished, RunStarted
+from core.providers.base import Completion, GenerationRequest, Provider, ProviderError
+from core.providers.fake import FakeProvider
+from core.tree import ReasoningTree
+from core.verifiers.arithmetic import ArithmeticChecker
 from deliberate.batch import BatchRow, run_batch
-from deliberate.budget import Budget
-from deliberate.events import AnswerChosen, NodeAdded, RunFinished, RunStarted
-from deliberate.providers.base import Completion, GenerationRequest, Provider, ProviderError
-from deliberate.providers.fake import FakeProvider
 from deliberate.runstore import DB_NAME, RunStore, load_recording, recordings, write_recording
-from deliberate.strategies import STRATEGIES
-from deliberate.tree import ReasoningTree
-from deliberate.verifiers.arithmetic import ArithmeticChecker
 from deliberate.worker import BatchWorker, RunWorker, start_run
+from strategies import STRATEGIES
 
 BUDGET = Budget(n=4, width=2, max_depth=3, step_tokens=32, max_total_tokens=2_000, seed=3)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deliberate.verifiers.grading import answers_match
+from core.verifiers.grading import answers_match
 
 MAX_QUESTION_CHARS = 8_000  # longer text would not fit the small model's context with room to think
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from deliberate.problems.base import Problem
-from deliberate.problems.curated import curated_problems
-from deliberate.problems.generated import DATASETS, generated_problem, generated_problems
+from core.problems.base import Problem
+from core.problems.curated import curated_problems
+from core.problems.generated import DATASETS, generated_problem, generated_problems
 
 PROBLEM_SETS = ("curated", *DATASETS)
 

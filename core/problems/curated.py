@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from deliberate.problems.base import Problem
-from deliberate.problems.jsonl import load_jsonl
+from core.problems.base import Problem
+from core.problems.jsonl import load_jsonl
 
 CURATED_PATH = Path(__file__).with_name("curated.jsonl")
 

@@ -9,8 +9,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from deliberate.problems.base import Problem
-from deliberate.verifiers.arithmetic_parser import evaluate, tokenize
+from core.problems.base import Problem
+from core.verifiers.arithmetic_parser import evaluate, tokenize
 
 MAX_SIZE = 1000
 # Dataset settings sized for a 0.5B model: reasoning-gym's defaults (six 4-digit terms,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from deliberate.problems.base import Problem
+from core.problems.base import Problem
 
 DIFFICULTIES = ("easy", "medium", "hard", "unknown")
 

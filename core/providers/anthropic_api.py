@@ -18,16 +18,16 @@ from typing import Any
 
 import anthropic
 
-from deliberate.providers.api import ApiProvider, continuation, cut_at_stops
-from deliberate.providers.base import (
+from core.providers.api import ApiProvider, continuation, cut_at_stops
+from core.providers.base import (
     Completion,
     GenerationRequest,
     Message,
     Price,
     Usage,
 )
-from deliberate.providers.keys import require_key
-from deliberate.providers.prices import lookup_price
+from core.providers.keys import require_key
+from core.providers.prices import lookup_price
 
 MIN_THINKING_TOKENS = 1024  # the API's least budget_tokens
 FINISH = {"max_tokens": "length", "model_context_window_exceeded": "length"}

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, ClassVar
 
-from deliberate.providers.base import (
+from core.providers.base import (
     Completion,
     GenerationRequest,
     Message,
@@ -25,8 +25,8 @@ from deliberate.providers.base import (
     ProviderError,
     Usage,
 )
-from deliberate.providers.keys import ApiKey, redact
-from deliberate.providers.prices import PriceQuote
+from core.providers.keys import ApiKey, redact
+from core.providers.prices import PriceQuote
 
 # A request may take a minute before its first token (queues, long prompts), then generate at
 # no less than 10 tokens/s (a CPU server): max_tokens=96 gets 70 s, 12,000 thinking tokens 21 min.

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import llama_cpp as lc
 import numpy as np
 
-from deliberate.providers.base import ProviderError
-from deliberate.providers.batched_sampling import Job, Pieces, Run, Sample, make_sampler
-from deliberate.providers.kv_plan import EngineSize
+from core.providers.base import ProviderError
+from core.providers.batched_sampling import Job, Pieces, Run, Sample, make_sampler
+from core.providers.kv_plan import EngineSize
 
 
 @dataclass

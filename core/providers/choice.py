@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from deliberate.providers.base import Price, Provider
-from deliberate.providers.local_model import DEFAULT_MODEL, MODEL_ENV, MODELS, installed_models
-from deliberate.providers.prices import lookup_price, parse_price
-from deliberate.providers.registry import KINDS, LABELS, make_provider
+from core.providers.base import Price, Provider
+from core.providers.local_model import DEFAULT_MODEL, MODEL_ENV, MODELS, installed_models
+from core.providers.prices import lookup_price, parse_price
+from core.providers.registry import KINDS, LABELS, make_provider
 
 PROVIDER_ENV = "DELIBERATE_PROVIDER"
 # Provider kinds as genai-prices names them, for the price of a hosted model.
@@ -63,7 +63,7 @@ def model_label(name: str) -> str:
 
 
 def local_choice(name: str) -> ProviderChoice:
-    from deliberate.providers.local import local_price
+    from core.providers.local import local_price
 
     model = model_label(name)
     return ProviderChoice(
@@ -77,7 +77,7 @@ def local_choice(name: str) -> ProviderChoice:
 
 
 def fake_choice() -> ProviderChoice:
-    from deliberate.providers.fake import FakeProvider
+    from core.providers.fake import FakeProvider
 
     return ProviderChoice("fake", kind_label("fake"), "fake-model", None, FakeProvider)
 

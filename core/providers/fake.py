@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from deliberate.providers.base import Completion, GenerationRequest, Provider, Usage
+from core.providers.base import Completion, GenerationRequest, Provider, Usage
 
 Script = Callable[[GenerationRequest, int], str]
 

@@ -11,7 +11,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from deliberate.providers.base import ProviderError
+from core.providers.base import ProviderError
 
 ENV_VARS = {
     "openai": "OPENAI_API_KEY",

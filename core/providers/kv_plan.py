@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import llama_cpp as lc
 
-from deliberate.providers.base import ProviderError
+from core.providers.base import ProviderError
 
 # Measured on the 0.5B, 16 x 200-token samples: 72 tokens/s from an empty cache, 52-55 over 3-9k
 # kept cells, 60-66 with this bound (the most recently used prefixes are the ones kept).

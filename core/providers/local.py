@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deliberate.providers.base import (
+from core.providers.base import (
     Completion,
     GenerationRequest,
     Price,
@@ -19,10 +19,10 @@ from deliberate.providers.base import (
     ProviderError,
     Usage,
 )
-from deliberate.providers.local_model import MODELS, ModelFileError, model_path
+from core.providers.local_model import MODELS, ModelFileError, model_path
 
 if TYPE_CHECKING:  # llama_cpp is imported when a model is loaded, not when this module is
-    from deliberate.providers.batched_engine import BatchedEngine
+    from core.providers.batched_engine import BatchedEngine
 
 N_CTX = 4096  # problem + a deep path + one step; more context costs memory for nothing here
 THREADS_ENV = "DELIBERATE_THREADS"
@@ -99,8 +99,8 @@ class LocalProvider(Provider):
     def engine(self) -> BatchedEngine:
         """The batched engine, made on first use (its KV cache is the big allocation)."""
         if self._engine is None:
-            from deliberate.providers.batched_engine import BatchedEngine
-            from deliberate.providers.kv_plan import plan_size
+            from core.providers.batched_engine import BatchedEngine
+            from core.providers.kv_plan import plan_size
 
             budget = int(os.environ.get(KV_BUDGET_ENV, DEFAULT_KV_MB)) * 2**20
             size = plan_size(self._llm.model, budget, PARALLEL, N_CTX)
@@ -141,7 +141,7 @@ class LocalProvider(Provider):
     def _batched(
         self, prompts: list[list[int]], requests: Sequence[GenerationRequest]
     ) -> list[list[Completion]]:
-        from deliberate.providers.batched_sampling import Job
+        from core.providers.batched_sampling import Job
 
         jobs = [
             Job(tokens, r.n, min(r.max_tokens, N_CTX - len(tokens)), r.temperature, r.top_p,

@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 
 import openai
 
-from deliberate.providers.api import ApiProvider, continuation, cut_at_stops
-from deliberate.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
-from deliberate.providers.keys import ApiKey, find_key, require_key
-from deliberate.providers.prices import PriceQuote, lookup_price
+from core.providers.api import ApiProvider, continuation, cut_at_stops
+from core.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
+from core.providers.keys import ApiKey, find_key, require_key
+from core.providers.prices import PriceQuote, lookup_price
 
 MAX_STOPS = 4  # the API's limit
 MAX_TOP_LOGPROBS = 20  # likewise

@@ -16,7 +16,7 @@ from genai_prices import __version__ as GENAI_PRICES_VERSION
 from genai_prices import data_snapshot
 from genai_prices.types import ModelPrice, TieredPrices
 
-from deliberate.providers.base import Price
+from core.providers.base import Price
 
 DATABASE = f"genai-prices {GENAI_PRICES_VERSION}"
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deliberate.providers.base import Provider
-from deliberate.providers.keys import ENV_VARS, find_key
-from deliberate.providers.local_model import MODELS, installed_models
+from core.providers.base import Provider
+from core.providers.keys import ENV_VARS, find_key
+from core.providers.local_model import MODELS, installed_models
 
 KINDS = ("local", "openai", "anthropic", "openai_compatible")
 LABELS = {
@@ -89,19 +89,19 @@ def make_provider(kind: str, **settings: Any) -> Provider:
     timeout, max_retries, concurrency.
     """
     if kind == "local":
-        from deliberate.providers.local import local_provider
+        from core.providers.local import local_provider
 
         return local_provider(settings.get("model"))
     if kind == "openai":
-        from deliberate.providers.openai_api import OpenAIProvider
+        from core.providers.openai_api import OpenAIProvider
 
         return OpenAIProvider(**settings)
     if kind == "anthropic":
-        from deliberate.providers.anthropic_api import AnthropicProvider
+        from core.providers.anthropic_api import AnthropicProvider
 
         return AnthropicProvider(**settings)
     if kind == "openai_compatible":
-        from deliberate.providers.openai_api import OpenAICompatibleProvider
+        from core.providers.openai_api import OpenAICompatibleProvider
 
         return OpenAICompatibleProvider(**settings)
     raise ValueError(f"unknown provider {kind!r}; choose one of {', '.join(KINDS)}")

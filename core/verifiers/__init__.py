@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from deliberate.providers.base import Provider
-from deliberate.verifiers.arithmetic import ArithmeticChecker
-from deliberate.verifiers.base import Verifier
-from deliberate.verifiers.model_judge import ModelJudge
+from core.providers.base import Provider
+from core.verifiers.arithmetic import ArithmeticChecker
+from core.verifiers.base import Verifier
+from core.verifiers.model_judge import ModelJudge
 
 VERIFIERS: dict[str, str] = {
     "arithmetic": "Arithmetic checker: recomputes every calculation in a step (rules, free)",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from deliberate.verifiers.arithmetic_parser import Claim, find_claims, numbers
-from deliberate.verifiers.base import StepScores, Verifier
+from core.verifiers.arithmetic_parser import Claim, find_claims, numbers
+from core.verifiers.base import StepScores, Verifier
 
 # One wrong calculation poisons everything built on it, so the step is nearly surely bad.
 WRONG_SCORE = 0.05

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from deliberate.providers.base import Completion
+from core.providers.base import Completion
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import math
 import re
 from collections.abc import Sequence
 
-from deliberate.providers.base import Completion, GenerationRequest, Message, Provider
-from deliberate.verifiers.base import StepScores, Verifier
+from core.providers.base import Completion, GenerationRequest, Message, Provider
+from core.verifiers.base import StepScores, Verifier
 
 JUDGE_PROMPT = (
     "You grade one step of a math solution. Check its reasoning and every calculation. "
