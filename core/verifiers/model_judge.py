@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
-from core.providers.base import Completion, GenerationRequest, Message, Provider
+import numpy as np
+
+from core.providers.base import Completion, GenerationRequest, Message, Provider, ProviderError
 from core.verifiers.base import StepScores, Verifier
 
 JUDGE_PROMPT = (
     "You grade one step of a math solution. Check its reasoning and every calculation. "
     "Answer Yes if the last step is correct, No if it has an error. Answer with one word."
 )
+THINKING_ROOM = 1024  # tokens for a reasoning judge that thought through its one-token answer
 RATING = re.compile(r"\b(yes|no)\b|(\d+(?:\.\d+)?)\s*/\s*10", re.IGNORECASE)
 
 
@@ -38,14 +42,38 @@ class ModelJudge(Verifier):
         return total
 
     def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:
+        """Each path's last step judged; raises ProviderError when the judge cannot answer."""
         scores, details, calls = [], [], []
         for steps in paths:
-            (call,) = self.provider.generate(judge_request(question, steps))
+            request = judge_request(question, steps)
+            (call,) = self.provider.generate(request)
             calls.append(call)
+            if spent_on_thinking(call):
+                # A reasoning model thought through its one token: give it room, once, and read
+                # the verdict from its text (no logprobs then).
+                roomy = replace(request, max_tokens=THINKING_ROOM, top_logprobs=0)
+                (call,) = self.provider.generate(roomy)
+                calls.append(call)
+                if spent_on_thinking(call) or RATING.search(call.text) is None:
+                    raise ProviderError(
+                        f"the judge model {self.model!r} spends its answer thinking and gave no "
+                        f"verdict in {THINKING_ROOM} tokens; choose a non-reasoning judge model",
+                        calls,
+                    )
             value, detail = judge_score(call)
             scores.append(value)
             details.append(detail)
         return StepScores(scores, details, calls)
+
+
+def spent_on_thinking(call: Completion) -> bool:
+    """A reasoning model's reply with no words: cut at its limit, every token spent thinking."""
+    usage = call.usage
+    return (
+        not call.text.strip()
+        and call.finish_reason == "length"
+        and 0 < usage.output_tokens <= usage.reasoning_tokens
+    )
 
 
 def judge_request(question: str, steps: Sequence[str]) -> GenerationRequest:
@@ -66,16 +94,25 @@ def judge_request(question: str, steps: Sequence[str]) -> GenerationRequest:
     )
 
 
+def _word(token: str) -> str:
+    """A token as a word: tokenizer piece markers (Ġ, ▁, Ċ) and spaces stripped, lower case."""
+    return token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", " ").strip().lower()
+
+
 def judge_score(call: Completion) -> tuple[float, str]:
-    """P(yes) among yes/no from the first token's logprobs; else a rating read from the text."""
+    """P(yes) among yes/no from the first token's logprobs; else a rating read from the text.
+
+    Every spelling of a verdict ("Yes", "ĠYes", " yes") is one outcome: their probabilities add
+    (log-sum-exp), as in Math-Shepherd-style PRMs read from top logprobs.
+    """
     if call.logprobs:
         yes = no = -math.inf
         for token, logprob in call.logprobs[0].items():
-            word = token.strip().lower()
+            word = _word(token)
             if word == "yes":
-                yes = max(yes, logprob)
+                yes = float(np.logaddexp(yes, logprob))
             elif word == "no":
-                no = max(no, logprob)
+                no = float(np.logaddexp(no, logprob))
         if yes > -math.inf or no > -math.inf:
             p_yes = 1.0 / (1.0 + math.exp(no - yes)) if yes > -math.inf else 0.0
             return p_yes, f"judge: P(yes) = {p_yes:.2f}"
