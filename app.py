@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.page_shell import run_inside_app
 from components.settings import init_settings_state, render_settings
 from components.text import plain_markdown
 from deliberate.runstore import RunStore, data_dir
@@ -41,4 +42,4 @@ navigation = st.navigation(
     ]
 )
 st.session_state.settings = render_settings()
-navigation.run()
+run_inside_app(navigation.run)

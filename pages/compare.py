@@ -5,12 +5,15 @@ from dataclasses import replace
 import streamlit as st
 
 from components.comparison import build_comparison_summary
+from components.page_shell import through_app
 from components.problem_picker import render_problem_picker
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate
 from components.text import plain_markdown
 from deliberate.worker import start_run
 from strategies import SYSTEM_2, describe
+
+through_app()
 
 settings = st.session_state.settings
 store = st.session_state.store

@@ -14,6 +14,7 @@ from components.batch_charts import (
     summary_frame,
 )
 from components.cost_meter import format_seconds
+from components.page_shell import through_app
 from components.problem_picker import render_problem_set_picker
 from components.run_view import poll_while
 from components.settings import render_estimate
@@ -22,6 +23,8 @@ from core.ledger import format_dollars
 from deliberate.batch import rows_to_csv, summarize, summary_to_csv
 from deliberate.worker import BatchWorker
 from strategies import STRATEGIES, budgets_for
+
+through_app()
 
 BUDGETS = [1, 2, 4, 8, 16]
 settings = st.session_state.settings
@@ -140,6 +143,7 @@ summary_column.download_button(
     "text/csv",
     on_click="ignore",
 )
+
 
 charts = [
     (

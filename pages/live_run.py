@@ -2,12 +2,15 @@
 
 import streamlit as st
 
+from components.page_shell import through_app
 from components.problem_picker import render_problem_picker
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate
 from components.text import plain_markdown
 from deliberate.worker import start_run
 from strategies import STRATEGIES, describe
+
+through_app()
 
 settings = st.session_state.settings
 store = st.session_state.store

@@ -5,9 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.page_shell import through_app
 from components.run_view import cached_fold, poll_while, render_run
 from components.text import plain_markdown
 from deliberate.runstore import load_recording, recordings
+
+through_app()
 
 SPEEDS = [1, 2, 5, 10, 20, 50, 200]  # events per second
 TICK_SECONDS = 0.5
