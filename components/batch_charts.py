@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.events import NO_ANSWER
 from core.ledger import format_dollars
 from deliberate.batch import BatchRow, Summary
 
@@ -25,6 +26,7 @@ def summary_frame(summaries: Sequence[Summary], highlight: Summary | None = None
                 "budget N": s.budget,
                 "problems": s.problems,
                 "solved": s.solved,
+                NO_ANSWER: s.unanswered,
                 "accuracy": None if s.accuracy is None else round(100 * s.accuracy, 1),
                 "output tokens / problem": round(s.mean_output_tokens, 1),
                 "seconds / problem": round(s.mean_seconds, 2),

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.events import ROOT, Event
+from core.events import NO_ANSWER, ROOT, Event
 from core.ledger import Ledger, format_dollars
 from core.tree import ReasoningTree
 
@@ -59,7 +59,7 @@ def _times(a: float, b: float) -> str:
 
 def _answer(facts: RunFacts) -> str:
     if facts.answer is None:
-        return "gave no final answer"
+        return f"gave {NO_ANSWER} (counted as unsolved)"
     grade = {
         True: "which is right",
         False: "which is wrong",

@@ -17,7 +17,7 @@ from components.cost_meter import render_cost_meter
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
-from core.events import ROOT, Event, UsageRecorded
+from core.events import NO_ANSWER, ROOT, Event, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
@@ -103,8 +103,10 @@ def render_outcome(tree: ReasoningTree) -> None:
     else:
         st.success(plain_markdown(f"Finished: {tree.finished.message}"))
     if tree.chosen is not None:
-        answer = tree.chosen.answer if tree.chosen.answer is not None else "(no answer found)"
-        st.text(f"Answer: {answer}   ·   {GRADES[tree.chosen.correct]}   ·   {tree.chosen.method}")
+        answer, grade = tree.chosen.answer, GRADES[tree.chosen.correct]
+        if answer is None:
+            answer, grade = NO_ANSWER, "unsolved" if tree.chosen.correct is False else grade
+        st.text(f"Answer: {answer}   ·   {grade}   ·   {tree.chosen.method}")
 
 
 def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:

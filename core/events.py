@@ -9,6 +9,10 @@ from typing import Any, ClassVar
 ROOT = "root"
 
 
+# How every view names a run or node that stated no answer; it is graded unsolved, never a guess.
+NO_ANSWER = "no answer"
+
+
 @dataclass(frozen=True)
 class Event:
     kind: ClassVar[str] = "event"
@@ -34,8 +38,29 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True)
+class NodeStarted(Event):
+    """A model call for this node has started; its text follows as NodeText, then NodeAdded."""
+
+    kind: ClassVar[str] = "node_started"
+    node_id: str
+    parent_id: str
+    role: str = "step"
+
+
+@dataclass(frozen=True)
+class NodeText(Event):
+    """New text of a node being written (coalesced: about four events a second per node)."""
+
+    kind: ClassVar[str] = "node_text"
+    node_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class NodeAdded(Event):
-    """A reasoning step (or a whole sample) produced by one real model call."""
+    """A reasoning step (or a whole sample) produced by one real model call, now complete.
+
+    Its text is the whole text: after NodeStarted/NodeText it replaces what was streamed."""
 
     kind: ClassVar[str] = "node_added"
     node_id: str
@@ -125,6 +150,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         RunStarted,
+        NodeStarted,
+        NodeText,
         NodeAdded,
         StepScored,
         NodePruned,

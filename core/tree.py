@@ -14,7 +14,9 @@ from core.events import (
     NodeAdded,
     NodePruned,
     NodeSelected,
+    NodeStarted,
     NodeStats,
+    NodeText,
     RunFinished,
     RunStarted,
     Status,
@@ -46,29 +48,25 @@ class ReasoningTree:
             case RunStarted():
                 self.started = event
                 g.nodes[ROOT]["text"] = event.question
+            case NodeStarted():
+                self._add(event.node_id, event.parent_id, event.role, writing=True)
+            case NodeText():
+                node = self._node(event.node_id)
+                if not node["writing"]:
+                    raise ValueError(f"text for node {event.node_id}, which is not being written")
+                node["text"] += event.text
             case NodeAdded():
-                if event.parent_id not in g:
-                    raise ValueError(
-                        f"node {event.node_id} refers to unknown parent {event.parent_id}"
-                    )
-                g.add_node(
-                    event.node_id,
+                if event.node_id not in g or not g.nodes[event.node_id]["writing"]:
+                    self._add(event.node_id, event.parent_id, event.role, writing=False)
+                node = g.nodes[event.node_id]
+                node.update(
                     text=event.text,
                     role=event.role,
-                    depth=g.nodes[event.parent_id]["depth"] + 1,
-                    score=None,
-                    score_detail="",
-                    step_scores=(),
-                    pruned=False,
-                    selected=False,
+                    writing=False,
                     answer=event.answer,
                     thinking=event.thinking,
-                    correct=None,
                     output_tokens=event.output_tokens,
-                    visits=0,
-                    value=None,
                 )
-                g.add_edge(event.parent_id, event.node_id)
             case StepScored():
                 node = self._node(event.node_id)
                 node["score"] = event.score
@@ -90,6 +88,38 @@ class ReasoningTree:
                 self.status = event.text
             case RunFinished():
                 self.finished = event
+                for node_id in self.writing():  # stopped mid-call: its text so far is kept
+                    g.nodes[node_id].update(writing=False, interrupted=True)
+
+    def _add(self, node_id: str, parent_id: str, role: str, writing: bool) -> None:
+        if parent_id not in self.graph:
+            raise ValueError(f"node {node_id} refers to unknown parent {parent_id}")
+        if node_id in self.graph:
+            raise ValueError(f"node {node_id} was added twice")
+        self.graph.add_node(
+            node_id,
+            text="",
+            role=role,
+            depth=self.graph.nodes[parent_id]["depth"] + 1,
+            score=None,
+            score_detail="",
+            step_scores=(),
+            pruned=False,
+            selected=False,
+            writing=writing,  # its model call is still running; text grows with NodeText
+            interrupted=False,  # the run ended while it was being written
+            answer=None,
+            thinking="",
+            correct=None,
+            output_tokens=0,
+            visits=0,
+            value=None,
+        )
+        self.graph.add_edge(parent_id, node_id)
+
+    def writing(self) -> list[str]:
+        """Nodes whose text is being written right now."""
+        return [n for n, data in self.graph.nodes(data=True) if data.get("writing")]
 
     def _node(self, node_id: str) -> dict[str, Any]:
         if node_id not in self.graph:

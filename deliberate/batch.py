@@ -90,6 +90,7 @@ class Summary:
     mean_seconds: float
     total_cost_usd: float | None
     cost_per_solved_usd: float | None
+    unanswered: int = 0  # runs that stated no answer (counted as unsolved)
 
 
 def summarize(rows: Sequence[BatchRow]) -> list[Summary]:
@@ -113,6 +114,7 @@ def summarize(rows: Sequence[BatchRow]) -> list[Summary]:
                 mean_seconds=sum(r.seconds for r in group) / len(group),
                 total_cost_usd=total,
                 cost_per_solved_usd=cost_per_solved(total, solved),
+                unanswered=sum(1 for r in group if r.answer is None),
             )
         )
     return out

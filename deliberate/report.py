@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.events import ROOT
+from core.events import NO_ANSWER, ROOT
 from core.ledger import Ledger, format_dollars
 from core.tree import ReasoningTree
 from deliberate.batch import Summary
@@ -40,9 +40,10 @@ def format_tree(tree: ReasoningTree, full: bool = False) -> str:
     walk(ROOT, 1)
     if tree.chosen is not None:
         verdict = {True: "correct", False: "wrong", None: "unknown (no reference)"}
-        lines.append(
-            f"ANSWER: {tree.chosen.answer} ({verdict[tree.chosen.correct]}; {tree.chosen.method})"
-        )
+        if tree.chosen.answer is None:
+            verdict[False] = "unsolved"
+        answer = NO_ANSWER if tree.chosen.answer is None else tree.chosen.answer
+        lines.append(f"ANSWER: {answer} ({verdict[tree.chosen.correct]}; {tree.chosen.method})")
     if tree.finished is not None:
         lines.append(f"FINISHED: {tree.finished.reason}: {tree.finished.message}")
     return "\n".join(lines)
@@ -59,11 +60,14 @@ def format_ledger(ledger: Ledger) -> str:
 
 
 def format_summary(summaries: Sequence[Summary]) -> str:
-    lines = ["strategy           budget  solved  accuracy  out-tokens  seconds  cost/solved"]
+    lines = [
+        "strategy           budget  solved  accuracy  no answer  out-tokens  seconds  cost/solved"
+    ]
     for s in summaries:
         accuracy = "n/a" if s.accuracy is None else f"{s.accuracy:.0%}"
         lines.append(
             f"{s.strategy:<19}{s.budget:>6}{s.solved:>5}/{s.problems:<3}{accuracy:>8}"
+            f"{s.unanswered:>11}"
             f"{s.mean_output_tokens:>11.0f}{s.mean_seconds:>9.1f}  "
             f"{format_dollars(s.cost_per_solved_usd) if s.solved else 'undefined (none solved)'}"
         )

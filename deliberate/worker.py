@@ -1,9 +1,9 @@
 """Background runs: a strategy (or a whole batch) iterated in a thread that a page can poll.
 
 A Streamlit rerun would kill a strategy running inside the script, so runs live in daemon
-threads and the page only reads their growing event list. Stop sets a flag; the thread finishes
-the model call in progress, closes the strategy, records `RunFinished("stopped")` and keeps
-everything. Any exception becomes `RunFinished("error", message)`: a sentence, not a traceback.
+threads and the page only reads their growing event list. Stop sets a flag that the strategy
+reads before each model call: the call in progress finishes (its text keeps streaming), its nodes
+and costs land, and the run ends with `RunFinished("stopped")`, everything kept. Any exception becomes `RunFinished("error", message)`: a sentence, not a traceback.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class RunWorker:
 
     def __init__(
         self,
-        make_events: Callable[[], Iterator[Event]],
+        make_events: Callable[[Callable[[], bool]], Iterator[Event]],
         store: RunStore | None = None,
         source: str = "live",
     ) -> None:
@@ -95,11 +95,11 @@ class RunWorker:
     def _run(self) -> None:
         stream: Iterator[Event] | None = None
         try:
-            stream = self._make_events()
+            # The strategy asks `stopping` before each model call and ends cleanly, so the call in
+            # progress still lands with its nodes and costs.
+            stream = self._make_events(self._stop.is_set)
             for event in stream:
                 self._append(event)
-                if self._stop.is_set():
-                    break
         except Exception as exc:  # the thread's last resort: the page must get a message
             log.exception("run %s failed", self.id)
             self._append(RunFinished("error", user_message(exc)))
@@ -136,9 +136,9 @@ def start_run(
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {sorted(STRATEGIES)}")
 
-    def make_events() -> Iterator[Event]:
+    def make_events(should_stop: Callable[[], bool]) -> Iterator[Event]:
         provider, verifier = backend()
-        return STRATEGIES[strategy](problem, provider, verifier, budget)
+        return STRATEGIES[strategy](problem, provider, verifier, budget, should_stop)
 
     return RunWorker(make_events, store, source).start()
 

@@ -1,15 +1,16 @@
-"""Inference-time strategies by name. Each is `(problem, provider, verifier, budget) -> events`."""
+"""Inference-time strategies by name.
+
+Each is `(problem, provider, verifier, budget, should_stop=None) -> events`; `should_stop` is
+asked before every model call (see `run_strategy`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial, update_wrapper
 
-from core.budget import Budget
 from core.events import Event
-from core.problems.base import Problem
 from core.providers.base import Provider
-from core.verifiers.base import Verifier
 from strategies.context import StrategyBody, run_strategy
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
@@ -17,7 +18,7 @@ from strategies.refine import self_refine
 from strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
 from strategies.search import beam_search, dvts
 
-Strategy = Callable[[Problem, Provider, Verifier, Budget], Iterator[Event]]
+Strategy = Callable[..., Iterator[Event]]  # (Problem, Provider, Verifier, Budget[, should_stop])
 
 
 def _register(name: str, body: StrategyBody) -> Strategy:

@@ -17,6 +17,7 @@ from core.events import (
     NodeAdded,
     NodePruned,
     NodeSelected,
+    NodeStarted,
     RunFinished,
     RunStarted,
     Status,
@@ -35,8 +36,9 @@ from core.providers.base import (
 from core.tree import ReasoningTree
 from core.verifiers.aggregate import aggregate
 from core.verifiers.base import StepScores, Verifier
-from core.verifiers.grading import extract_answer, has_final_answer
+from core.verifiers.grading import extract_answer, has_final_answer, split_thinking
 from strategies.caps import Caps, RunStopped
+from strategies.streaming import ShownText, streamed_call
 
 T = TypeVar("T")
 Steps = Generator[Event, None, T]
@@ -83,6 +85,8 @@ class RunContext:
         self.caps = Caps(budget, provider)
         self.run_id = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
+        self._shown = ShownText()
+        self.should_stop: Callable[[], bool] = lambda: False
 
     def emit(self, event: Event) -> Event:
         self.tree.apply(event)
@@ -127,22 +131,33 @@ class RunContext:
         except ProviderError as exc:
             raise RunStopped("error", f"the verifier failed: {exc}", exc.partial) from exc
 
-    def call(self, request: GenerationRequest) -> list[Completion]:
-        completions, stopped = self.call_many([request])
+    def call(self, request: GenerationRequest) -> Steps[list[Completion]]:
+        completions, stopped = yield from self.call_many([request])
         if stopped is not None:
             raise stopped
         return completions[0]
 
+    def starts(self, parent_id: str, n: int, role: str) -> list[NodeStarted]:
+        """Node ids for the `n` completions of one request, announced when the call goes out."""
+        return [NodeStarted(f"n{next(self._ids)}", parent_id, role) for _ in range(n)]
+
     def call_many(
-        self, requests: Sequence[GenerationRequest]
-    ) -> tuple[list[list[Completion]], RunStopped | None]:
+        self,
+        requests: Sequence[GenerationRequest],
+        starts: Sequence[Sequence[NodeStarted]] | None = None,
+    ) -> Steps[tuple[list[list[Completion]], RunStopped | None]]:
         """Requests served together (the local engine decodes them in one batch), within caps.
 
         Requests that would break a cap only together go out in later calls, with the true
         counts; the answers got before a stop are returned with it, so nothing paid is lost.
+        With `starts` (one NodeStarted per completion of each request), the nodes are announced
+        as their call goes out and their text streams in as NodeText events.
         """
         done: list[list[Completion]] = []
         while len(done) < len(requests):
+            if self.should_stop():
+                steps = sum(1 for n in self.tree.graph if n != ROOT)
+                return done, RunStopped("stopped", f"stopped by you after {steps} steps; all kept")
             batch, tokens, dollars = [], 0, 0.0
             for request in requests[len(done) :]:
                 try:
@@ -157,7 +172,18 @@ class RunContext:
                 tokens += capped.n * capped.max_tokens
                 dollars += worst
             try:
-                answers = self.provider.generate_many(batch)
+                if starts is None:
+                    answers = self.provider.generate_many(batch)
+                else:
+                    going = starts[len(done) : len(done) + len(batch)]
+                    for started in (s for group in going for s in group):
+                        yield self.emit(started)
+                    ids = [[s.node_id for s in group] for group in going]
+                    if self.provider.streams:
+                        call = streamed_call(self.provider, batch, ids, self._shown, self.emit)
+                        answers = yield from call
+                    else:
+                        answers = self.provider.generate_many(batch)
             except ProviderError as exc:
                 return done, RunStopped("error", str(exc), exc.partial)
             for completions in answers:
@@ -190,18 +216,34 @@ class RunContext:
         groups: Sequence[Sequence[Completion]],
         role: str,
         whole_answer: bool,
+        node_ids: Sequence[str] = (),
     ) -> Steps[list[str]]:
-        """One node per group of calls, with each call's usage; `whole_answer` nodes end the path."""
+        """One node per group of calls, with each call's usage; `whole_answer` nodes end the path.
+
+        `node_ids`: the ids announced by NodeStarted when the calls went out, if they were."""
         ids = []
-        for calls in groups:
-            node_id = f"n{next(self._ids)}"
-            text = "\n\n".join(c.text.strip() for c in calls if c.text.strip())
+        for k, calls in enumerate(groups):
+            node_id = node_ids[k] if k < len(node_ids) else f"n{next(self._ids)}"
+            # `<think>` blocks in the content are thinking, not text; one left open was cut off.
+            parts = [split_thinking(c.text) for c in calls]
+            text = "\n\n".join(visible for _, visible, _ in parts if visible)
+            thinking = "\n\n".join(
+                t for t in [*(c.thinking for c in calls), *(p[0] for p in parts)] if t
+            )
+            # A reply cut off by its token limit answers only if it stated an answer.
+            complete = all(
+                c.finish_reason != "length" and closed
+                for c, (_, _, closed) in zip(calls, parts, strict=True)
+            )
             finished = whole_answer or has_final_answer(text) or not text
             # A whole answer stands alone; a step's answer may lean on the steps before it.
             source = text if whole_answer else self.prefix(parent_id) + text
-            answer = extract_answer(source) if finished and role != "critique" else None
+            answer = None
+            if finished and role != "critique" and all(closed for _, _, closed in parts):
+                answer = extract_answer(source, complete=complete)
             tokens = sum(c.usage.output_tokens for c in calls)
-            thinking = "\n\n".join(c.thinking for c in calls if c.thinking)
+            if (rest := self._shown.rest(node_id, text)) is not None:
+                yield self.emit(rest)  # streamed pieces joined are the node's final text
             yield self.emit(NodeAdded(node_id, parent_id, text, role, tokens, answer, thinking))
             for call in calls:
                 yield self.usage_event(call, "generate", node_id, self.provider.cost(call.usage))
@@ -228,9 +270,12 @@ class RunContext:
             )
             for parent_id in parent_ids
         ]
-        answers, stopped = self.call_many(requests)
+        starts = [self.starts(parent_id, n, "step") for parent_id in parent_ids]
+        answers, stopped = yield from self.call_many(requests, starts)
         ids = []
-        for parent_id, request, completions in zip(parent_ids, requests, answers, strict=False):
+        for parent_id, request, completions, started in zip(
+            parent_ids, requests, answers, starts, strict=False
+        ):
             groups = [[c] for c in completions]
             for calls in groups:
                 lead = calls[0].text.strip()
@@ -240,11 +285,12 @@ class RunContext:
                         request, n=1, assistant_prefix=request.assistant_prefix + lead + STEP_STOP
                     )
                     try:
-                        calls += self.call(more)
+                        calls += yield from self.call(more)
                     except RunStopped as stop:
                         stopped = stop  # keep the steps already paid for, then stop
             last_step = self.tree.graph.nodes[parent_id]["depth"] + 1 >= self.budget.max_depth
-            ids.append((yield from self.add_nodes(parent_id, groups, "step", last_step)))
+            node_ids = [s.node_id for s in started]
+            ids.append((yield from self.add_nodes(parent_id, groups, "step", last_step, node_ids)))
         if stopped is not None:
             raise stopped
         return ids
@@ -258,8 +304,12 @@ class RunContext:
         role: str = "sample",
         max_tokens: int | None = None,
         temperature: float | None = None,
+        answer_only: bool = False,
     ) -> Steps[list[str]]:
-        """Sample `n` whole answers in one request (native n where the backend has it)."""
+        """Sample `n` whole answers in one request (native n where the backend has it).
+
+        `answer_only`: the reply is an answer and nothing else (System 1; see GenerationRequest).
+        """
         request = GenerationRequest(
             messages=messages or self.solve_messages(),
             n=n,
@@ -267,9 +317,17 @@ class RunContext:
             temperature=self.budget.temperature if temperature is None else temperature,
             top_p=self.budget.top_p,
             seed=self.budget.seed + next(self._ids) * 1009,
+            answer_only=answer_only,
         )
-        groups = [[c] for c in self.call(request)]
-        return (yield from self.add_nodes(parent_id, groups, role, whole_answer=True))
+        starts = self.starts(parent_id, n, role)
+        completions, stopped = yield from self.call_many([request], [starts])
+        if stopped is not None:
+            raise stopped
+        groups = [[c] for c in completions[0]]
+        node_ids = [s.node_id for s in starts]
+        return (
+            yield from self.add_nodes(parent_id, groups, role, whole_answer=True, node_ids=node_ids)
+        )
 
     def score(self, node_ids: Sequence[str]) -> Steps[list[float]]:
         """PRM-score the last step of each node's path."""
@@ -327,7 +385,9 @@ class RunContext:
         finished = [n for n in nodes if self.tree.graph.nodes[n].get("answer") is not None]
         pool = finished or nodes
         best = max(pool, key=lambda n: (self.path_score(n), self.tree.graph.nodes[n]["depth"]))
-        answer = self.tree.graph.nodes[best].get("answer") or extract_answer(self.prefix(best))
+        answer = self.tree.graph.nodes[best].get("answer")
+        if answer is None:  # a path cut short answers only if it had already stated an answer
+            answer = extract_answer(self.prefix(best), complete=False)
         return Choice(best, answer, "best path so far (run stopped early)")
 
 
@@ -335,10 +395,20 @@ StrategyBody = Callable[[RunContext], Steps[Choice]]
 
 
 def run_strategy(
-    name: str, body: StrategyBody, problem, provider, verifier, budget
+    name: str,
+    body: StrategyBody,
+    problem,
+    provider,
+    verifier,
+    budget,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[Event]:
-    """Drive a strategy body and always end with exactly one AnswerChosen and one RunFinished."""
+    """Drive a strategy body and always end with exactly one AnswerChosen and one RunFinished.
+
+    `should_stop` is asked before every model call; once it says yes, the run ends there as
+    "stopped", with every finished call's nodes and costs kept."""
     ctx = RunContext(name, problem, provider, verifier, budget)
+    ctx.should_stop = should_stop or ctx.should_stop
     yield ctx.emit(ctx.started())
     start = time.perf_counter()
     try:

@@ -47,7 +47,7 @@ def native_thinking(ctx: RunContext) -> Steps[Choice]:
         reasoning_effort=effort,
         thinking_tokens=thinking,
     )
-    (completion,) = ctx.call(request)
+    (completion,) = yield from ctx.call(request)
     (node,) = yield from ctx.add_nodes(ROOT, [[completion]], "answer", whole_answer=True)
     yield ctx.status(f"thought for {completion.usage.reasoning_tokens:,} hidden tokens")
     yield from ctx.score_samples([node])

@@ -10,18 +10,29 @@ from core.verifiers.grading import answers_match
 from strategies.context import Choice, RunContext, Steps
 
 DIRECT_PROMPT = "Reply with the final answer only, no explanation. {answer_format}"
-DIRECT_TOKENS = 48  # room for a boxed answer, not for reasoning
+DIRECT_TOKENS = 24  # room for an answer in a box, not for reasoning
 
 
 def direct(ctx: RunContext) -> Steps[Choice]:
-    """System 1: the answer at once, no reasoning written."""
+    """System 1: the answer at once, no reasoning written.
+
+    The reply starts inside `\\boxed{` (an assistant prefill) and, on the embedded model, a
+    grammar holds it to a short answer closed by `}`; a reply that runs out of room before
+    closing the box is graded "no answer", never a number taken from an unfinished sentence.
+    """
     yield ctx.status("answering at once, without reasoning")
     system = DIRECT_PROMPT.format(answer_format=ctx.problem.answer_format)
     messages = (Message("system", system), Message("user", ctx.problem.question))
     (node,) = yield from ctx.sample(
-        1, messages=messages, role="answer", max_tokens=DIRECT_TOKENS, temperature=0.0
+        1,
+        messages=messages,
+        role="answer",
+        max_tokens=DIRECT_TOKENS,
+        temperature=0.0,
+        answer_only=True,
     )
-    return Choice(node, ctx.tree.graph.nodes[node]["answer"], "the only answer")
+    answer = ctx.tree.graph.nodes[node]["answer"]
+    return Choice(node, answer, "the only answer" if answer is not None else "no answer given")
 
 
 def chain_of_thought(ctx: RunContext) -> Steps[Choice]:

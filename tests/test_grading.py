@@ -5,7 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.problems.base import Problem
-from core.verifiers.grading import answers_match, extract_answer, has_final_answer
+from core.verifiers.grading import (
+    answers_match,
+    extract_answer,
+    has_final_answer,
+    split_thinking,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +42,7 @@ from core.verifiers.grading import answers_match, extract_answer, has_final_answ
         ("The answer is B", "B"),
         ("She has 3 apples, then 5 more, so 8", "8"),
         ("The temperature drops to -4.5 degrees", "-4.5"),
-        ("We compute 5-3", "3"),
+        ("We compute 5-3", "5-3"),
         ("Profit: $2,500,000 in total", "2500000"),
     ],
 )
@@ -53,10 +58,60 @@ def test_extract_answer_finds_nothing(text: str) -> None:
     assert extract_answer(text) is None
 
 
-def test_last_number_only_when_allowed() -> None:
-    assert extract_answer("so far 3 + 4 = 7", allow_last_number=False) is None
+def test_a_cut_off_reply_counts_only_an_answer_it_stated() -> None:
+    assert extract_answer("so far 3 + 4 = 7", complete=False) is None
     assert extract_answer("so far 3 + 4 = 7") == "7"
-    assert extract_answer(r"so \boxed{7}", allow_last_number=False) == "7"
+    assert extract_answer(r"so \boxed{7} and then", complete=False) == "7"
+
+
+# Each case stands for a kind of fault (issues 12 and 13): the answer as a person means it.
+@pytest.mark.parametrize(
+    ("text", "reference", "correct"),
+    [
+        (r"$\frac{1}{3}$", "1/3", True),
+        (r"$k = \frac{1}{3}$", "1/3", True),
+        ("1 000", "1000", True),
+        ("The answer is 2,74", "2.74", True),
+        ("The answer is 1 1/4 cups.", "5/4", True),
+        ("The answer is 2 2/3", "2", False),
+        ("Therefore the answer is 15 percent.", "0.15", True),
+        (r"Therefore the answer is $15\%$.", "0.15", True),
+        (r"\boxed{a=1 \text{ or } a=-2}", "1, -2", True),
+        (r"\boxed{a=1 \text{ or } a=-2}", "-2", False),
+        ("She has 60 - 15 = 45 apples left.\n\nStep 4", "4", False),
+        ("1. Add the two months.\n2.", "2", False),
+        (
+            "<think>\nMaybe 48/2 = 24, so \\boxed{24}? Wait, April too: 48 + 24 = 72.\n</think>"
+            "\n\nNatalia sold 72 clips altogether. The answer is 72.",
+            "72",
+            True,
+        ),
+    ],
+)
+def test_answers_as_people_write_them(text: str, reference: str, correct: bool) -> None:
+    assert answers_match(extract_answer(text) or "", reference) is correct
+
+
+def test_a_reply_cut_off_inside_its_thinking_has_no_answer() -> None:
+    assert extract_answer("<think>\n48 / 2 = 24, and 48 + 24 = 72 so") is None
+    assert extract_answer(r"<think>maybe \boxed{24}</think>") is None
+
+
+def test_thinking_is_split_from_the_text() -> None:
+    thinking, text, closed = split_thinking("<think>\n48/2 = 24\n</think>\n\nThe answer is 72.")
+    assert (thinking, text, closed) == ("48/2 = 24", "The answer is 72.", True)
+    assert split_thinking("no tags") == ("", "no tags", True)
+    assert split_thinking("<think>still going")[2] is False
+
+
+def test_system_1s_cut_off_explanation_is_no_answer() -> None:
+    # Issue 12: the 1.5B's "direct" reply, cut at the limit; "2" is a list number, not its answer.
+    reply = (
+        "To determine how many ounces of breads you can eat, we need to follow these steps:\n\n"
+        "1. Calculate the total number of calories in the 40 ounces bag.\n2. Subtract the "
+        "calories you have already consumed from your daily calorie"
+    )
+    assert extract_answer(reply, complete=False) is None
 
 
 @pytest.mark.parametrize(

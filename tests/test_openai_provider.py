@@ -161,7 +161,7 @@ def test_a_server_that_ignores_n_gets_one_request_per_missing_sample():
         assert len(out) == 3
         ask(provider, n=2, seed=1)
     assert [p.get("n") for p in server.payloads] == [3, None, None, None, None]
-    assert [p["seed"] for p in server.payloads[1:3]] == [2, 3]
+    assert sorted(p["seed"] for p in server.payloads[1:3]) == [2, 3]  # sent concurrently
     assert server.payloads[0]["max_tokens"] == 256  # compatible servers get max_tokens
 
 

@@ -211,9 +211,9 @@ class Recording(FakeProvider):
         super().__init__()
         self.batches: list[int] = []
 
-    def generate_many(self, requests):
+    def generate_many(self, requests, on_text=None):
         self.batches.append(len(requests))
-        return super().generate_many(requests)
+        return super().generate_many(requests, on_text)
 
 
 @pytest.mark.parametrize(("strategy", "first"), [("beam_search", 1), ("dvts", 4)])

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from core.budget import Budget
-from core.events import AnswerChosen, NodeAdded, RunFinished, RunStarted
+from core.events import AnswerChosen, NodeAdded, RunFinished, RunStarted, UsageRecorded
 from core.providers.base import Completion, GenerationRequest, Provider, ProviderError
 from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
@@ -79,7 +79,14 @@ def test_stop_keeps_the_partial_run(store, pens):
     assert events[-1] == RunFinished(
         "stopped", f"stopped by you after {len(nodes)} steps; all kept"
     )
-    assert not any(isinstance(e, AnswerChosen) for e in events)
+    # The run ended cleanly between calls: the best answer so far is chosen, and every node
+    # that was started was finished and paid for.
+    assert sum(isinstance(e, AnswerChosen) for e in events) == 1
+    tree = ReasoningTree.from_events(events)
+    assert not tree.writing()
+    assert not any(d.get("interrupted") for _, d in tree.graph.nodes(data=True))
+    billed = {e.node_id for e in events if isinstance(e, UsageRecorded) and e.role == "generate"}
+    assert billed == {e.node_id for e in nodes}
     stored = store.load_events(worker.saved_run_id)
     assert stored == events
     assert (
@@ -100,7 +107,7 @@ def test_provider_failure_becomes_a_message_not_a_traceback(store, pens):
 
 
 def test_a_crash_before_the_run_starts_is_reported(store):
-    def explode():
+    def explode(should_stop):
         raise RuntimeError("model file missing: reinstall the parts")
 
     worker = RunWorker(explode, store).start()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+# Streaming: new text of sample `index` of request `request` (positions in the call's lists).
+TextSink = Callable[[int, int, str], None]
 STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-learn
 
 
@@ -70,6 +72,11 @@ class GenerationRequest:
     # (low | medium | high) and Anthropic's extended-thinking budget, both within max_tokens.
     reasoning_effort: str | None = None
     thinking_tokens: int = 0
+    # The reply is an answer only (System 1). Backends that can constrain decoding hold it to an
+    # answer's shape and return it as written, e.g. `\\boxed{72}` (the embedded model: a prefill
+    # and a llama.cpp grammar); the others rely on the prompt and a short max_tokens, and a reply
+    # that states no answer is graded "no answer".
+    answer_only: bool = False
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -96,13 +103,20 @@ class Provider(ABC):
     model: str = "unknown"
     price: Price | None = None  # None: the price is unknown, so costs show "unknown", never $0
     native_thinking: bool = False  # honours reasoning_effort / thinking_tokens (hidden reasoning)
+    streams: bool = False  # generate_many hands new text to `on_text` as it is written
 
     @abstractmethod
     def generate(self, request: GenerationRequest) -> list[Completion]:
         """Return exactly `request.n` completions, or raise ProviderError."""
 
-    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
-        """Each request's completions; backends that can serve them together override this."""
+    def generate_many(
+        self, requests: Sequence[GenerationRequest], on_text: TextSink | None = None
+    ) -> list[list[Completion]]:
+        """Each request's completions; backends that can serve them together override this.
+
+        Backends with `streams` call `on_text(request, index, new_text)` while they write, from
+        the calling thread; the pieces of a completion joined are its text (before stop cuts
+        the backend applies after the fact, which it holds back)."""
         done: list[list[Completion]] = []
         for request in requests:
             try:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import llama_cpp as lc
 import numpy as np
 
-from core.providers.base import ProviderError
+from core.providers.base import ProviderError, TextSink
 from core.providers.batched_sampling import Job, Pieces, Run, Sample, make_sampler
 from core.providers.kv_plan import EngineSize
 
@@ -54,6 +54,7 @@ class BatchedEngine:
         n_ubatch: int = 512,
         flash_attn: bool = True,
     ) -> None:
+        self._on_text: TextSink | None = None
         params = lc.llama_context_default_params()
         params.n_ctx = size.cells
         params.n_batch = n_batch
@@ -118,8 +119,12 @@ class BatchedEngine:
         job = Job(list(prompt), n, max_tokens, temperature, top_p, stop, seed)
         return self.generate_many([job])[0]
 
-    def generate_many(self, jobs: Sequence[Job]) -> list[list[Sample]]:
-        """Every job's samples, decoded together in waves of at most `parallel` sequences."""
+    def generate_many(
+        self, jobs: Sequence[Job], on_text: TextSink | None = None
+    ) -> list[list[Sample]]:
+        """Every job's samples, decoded together in waves of at most `parallel` sequences;
+        `on_text(job, index, text)` gets each sample's new text after every decode step."""
+        self._on_text = on_text
         for job in jobs:
             if min(job.max_tokens, self.size.seq_limit - len(job.prompt)) < 1:
                 raise ProviderError(
@@ -167,6 +172,7 @@ class BatchedEngine:
                 self._busy.add(slot)
                 # Now, before the next prompt's prefill overwrites these logits.
                 self._pieces.accept(run, lc.llama_sampler_sample(sampler, self.ctx, row))
+                self._stream(run)
             if len(runs) >= self.size.parallel:
                 break
 
@@ -332,7 +338,12 @@ class BatchedEngine:
                 self._slots[run.slot].tokens.append(run.tokens[-1])
                 self._slots[run.slot].cells.append(next(self._cell_ids))
                 self._pieces.accept(run, lc.llama_sampler_sample(run.sampler, self.ctx, row))
+                self._stream(run)
             active = [run for run in active if not run.done]
+
+    def _stream(self, run: Run) -> None:
+        if self._on_text is not None and (piece := run.fresh_text()):
+            self._on_text(run.job, run.index, piece)
 
     def _fill(self, rows: list[tuple[int, int, int]], logits_last_only: bool = False) -> None:
         batch = self._batch

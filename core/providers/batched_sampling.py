@@ -7,6 +7,7 @@ greedy at temperature 0), the same text-level stop rule and the same token count
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,23 @@ class Run:
     cut: int | None = None
     finish: str = "length"
     done: bool = False
+    streamed: int = 0  # bytes of `text` already handed out by `fresh_text`
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("ignore")
+    )
+
+    def fresh_text(self) -> str:
+        """Text written since the last call that no stop sequence can still cut (a stop's first
+        bytes are held back until it cannot match), ending on whole UTF-8 characters."""
+        if self.done:
+            end = len(self.text) if self.cut is None else self.cut
+        else:
+            end = len(self.text) - max((len(s) - 1 for s in self.stops), default=0)
+        if end <= self.streamed:
+            return ""
+        piece = self.decoder.decode(bytes(self.text[self.streamed : end]), final=self.done)
+        self.streamed = end
+        return piece
 
     def sample(self) -> Sample:
         text = bytes(self.text[: self.cut]).decode(errors="ignore")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
-from core.providers.base import Completion, GenerationRequest, Provider, Usage
+from core.providers.base import Completion, GenerationRequest, Provider, TextSink, Usage
 
 Script = Callable[[GenerationRequest, int], str]
 
@@ -16,6 +17,8 @@ def arithmetic_script(request: GenerationRequest, index: int) -> str:
     depth = request.assistant_prefix.count("\n\n")
     a, b = rng.randint(2, 9), rng.randint(2, 9)
     result = a * b + (rng.random() < 0.3)  # a wrong product now and then, for the PRM to catch
+    if request.answer_only:  # System 1: an answer-shaped reply, like the embedded model's grammar
+        return f"\\boxed{{{result}}}"
     step = f"Step {depth + 1}: {a} × {b} = {result}."
     if depth >= 2 or "\n\n" not in request.stop:
         step += f" The answer is \\boxed{{{result}}}."
@@ -24,6 +27,7 @@ def arithmetic_script(request: GenerationRequest, index: int) -> str:
 
 class FakeProvider(Provider):
     name = "fake"
+    streams = True  # word by word, like a model writing
 
     def __init__(self, script: Script = arithmetic_script, model: str = "fake-model") -> None:
         self.script = script
@@ -43,6 +47,17 @@ class FakeProvider(Provider):
             finish = "length" if len(words) == request.max_tokens else "stop"
             completions.append(Completion(text, finish, usage, seconds=0.001 * len(words)))
         return completions
+
+    def generate_many(
+        self, requests: Sequence[GenerationRequest], on_text: TextSink | None = None
+    ) -> list[list[Completion]]:
+        answers = super().generate_many(requests)
+        if on_text is not None:
+            for r, completions in enumerate(answers):
+                for i, completion in enumerate(completions):
+                    for word in re.findall(r"\S+\s*", completion.text):
+                        on_text(r, i, word)
+        return answers
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

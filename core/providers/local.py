@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -17,11 +18,14 @@ from core.providers.base import (
     Price,
     Provider,
     ProviderError,
+    TextSink,
     Usage,
 )
 from core.providers.local_model import MODELS, ModelFileError, model_path
 
 if TYPE_CHECKING:  # llama_cpp is imported when a model is loaded, not when this module is
+    from llama_cpp import LlamaGrammar
+
     from core.providers.batched_engine import BatchedEngine
 
 N_CTX = 4096  # problem + a deep path + one step; more context costs memory for nothing here
@@ -53,6 +57,7 @@ def local_price() -> Price:
 
 class LocalProvider(Provider):
     name = "local"
+    streams = True  # the batched engine hands out text as it decodes
 
     def __init__(self, path: Path, label: str, threads: int | None = None) -> None:
         from llama_cpp import Llama
@@ -83,7 +88,8 @@ class LocalProvider(Provider):
     def prompt(self, request: GenerationRequest) -> str:
         """The chat-formatted prompt with the answer so far appended, for the model to continue."""
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        return self._chat(messages=messages).prompt + request.assistant_prefix
+        answer = ANSWER_PREFILL if request.answer_only else ""
+        return self._chat(messages=messages).prompt + request.assistant_prefix + answer
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode(), add_bos=False, special=True))
@@ -110,13 +116,20 @@ class LocalProvider(Provider):
     def generate(self, request: GenerationRequest) -> list[Completion]:
         return self.generate_many([request])[0]
 
-    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
-        """All the requests' samples decode together on the batched engine (one batch per step)."""
+    def generate_many(
+        self, requests: Sequence[GenerationRequest], on_text: TextSink | None = None
+    ) -> list[list[Completion]]:
+        """All the requests' samples decode together on the batched engine (one batch per step),
+        each sample's new text handed to `on_text` as it decodes."""
         batched = os.environ.get(BATCHED_ENV, "1") != "0"
         with self._lock:
             prompts = [self._tokens(request) for request in requests]
-            if batched and not any(r.top_logprobs and r.max_tokens == 1 for r in requests):
-                return self._batched(prompts, requests)
+            # One-token judge calls and grammar-held answers take the sequential path.
+            sequential = any(
+                (r.top_logprobs and r.max_tokens == 1) or r.answer_only for r in requests
+            )
+            if batched and not sequential:
+                return self._batched(prompts, requests, on_text)
             return [
                 self._one(tokens, r, batched) for tokens, r in zip(prompts, requests, strict=True)
             ]
@@ -139,7 +152,10 @@ class LocalProvider(Provider):
         return [self._complete(tokens, request, i, room) for i in range(request.n)]
 
     def _batched(
-        self, prompts: list[list[int]], requests: Sequence[GenerationRequest]
+        self,
+        prompts: list[list[int]],
+        requests: Sequence[GenerationRequest],
+        on_text: TextSink | None,
     ) -> list[list[Completion]]:
         from core.providers.batched_sampling import Job
 
@@ -149,7 +165,7 @@ class LocalProvider(Provider):
             for tokens, r in zip(prompts, requests, strict=True)
         ]  # fmt: skip
         start = time.perf_counter()
-        samples = self.engine().generate_many(jobs)
+        samples = self.engine().generate_many(jobs, on_text)
         # The samples ran together: each gets an equal share of the wall time, so that summed
         # seconds (the ledger's) stay the real time spent.
         seconds = (time.perf_counter() - start) / sum(len(s) for s in samples)
@@ -179,11 +195,13 @@ class LocalProvider(Provider):
             top_p=request.top_p,
             stop=list(request.stop) or None,
             seed=seed,
+            grammar=answer_grammar() if request.answer_only else None,
         )
         choice = out["choices"][0]
+        text = (ANSWER_PREFILL if request.answer_only else "") + choice["text"]
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], cached)
         return Completion(
-            choice["text"], choice["finish_reason"] or "stop", usage, time.perf_counter() - start
+            text, choice["finish_reason"] or "stop", usage, time.perf_counter() - start
         )
 
     def _cached_prefix(self, tokens: list[int]) -> int:
@@ -215,6 +233,23 @@ class LocalProvider(Provider):
         text = llm.detokenize([int(best[np.argmax(logprobs[best])])]).decode(errors="replace")
         usage = Usage(input_tokens=len(tokens), output_tokens=1, cached_tokens=cached)
         return Completion(text, "length", usage, time.perf_counter() - start, (alternatives,))
+
+
+# System 1 on the embedded model: the reply is prefilled with "\\boxed{" and held by a grammar
+# to a short answer on one line, braces balanced (`\\frac{1}{3}`), closed by "}". The model
+# cannot start an explanation or a list of steps; one that runs out of room has no answer.
+ANSWER_PREFILL = "\\boxed{"
+ANSWER_GBNF = r"""
+root ::= item{1,48} "}"
+item ::= [^{}\n] | "{" [^{}\n]{0,16} "}"
+"""
+
+
+@functools.cache
+def answer_grammar() -> LlamaGrammar:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(ANSWER_GBNF, verbose=False)
 
 
 _shared: dict[str, LocalProvider] = {}

@@ -17,10 +17,15 @@ _NUMERIC_WITH_UNITS = re.compile(
     rf"^(-?)\s*[$€£]?\s*({_FRACTION}|{_NUMBER})\s*(%?)"
     r"(?:\s+[A-Za-z][A-Za-z\s.,'/-]*(?:\^\{?\d\}?)?)?$"
 )
-# The last number in free text; a minus sign only when it is not a subtraction ("5-3").
-_LAST_NUMBER = re.compile(rf"(?<![\w)])-?{_NUMBER}(?:/\d+)?|{_NUMBER}(?:/\d+)?")
 _PLAIN_NUMBER = re.compile(r"^(-?)(\d+(?:\.\d+)?|\.\d+)(%?)$")
 _PLAIN_FRACTION = re.compile(r"^(-?)(?:\\frac\{(-?\d+)\}\{(-?\d+)\}|(\d+)/(\d+))$")
+_THINK_BLOCK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
+_THINK_OPEN = re.compile(r"<think>")
+_MIXED_NUMBER = re.compile(r"(?<![\d/.,])(\d+)[ \t]+(\d+)/(\d+)(?![\d/])")
+# "15 percent" or a bare "15%" outside LaTeX: math-verify reads the value but drops the "%".
+_PERCENT_WORD = re.compile(r"(?<![\d.$\\{])(\d+(?:\.\d+)?)\s*(?:%|\bper\s?cent\b)", re.IGNORECASE)
+_STEP_MARKER = re.compile(r"(?i)\*{0,2}\bstep\s+\d+\b\*{0,2}")
+_LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:#+[ \t]*)?\d+[.)](?=[ \t]|$)")
 _MAX_ANSWER_CHARS = 200  # a phrase longer than this is a sentence, not an answer
 _MAX_SYMBOLIC_CHARS = 400  # longer "answers" are prose; sympy gets slow on them
 _MAX_EXPONENT_DIGITS = 3
@@ -80,7 +85,7 @@ def _clean(answer: str) -> str:
     text = re.sub(r"\\[,;:! ]", " ", text)
     # Only commas, semicolons and stars lead: ".5" is a number.
     text = " ".join(text.split()).lstrip(" ;,*").rstrip(" .;,*")
-    if "=" in text:  # "2S = 118" or "x = 5": the value is on the right
+    if text.count("=") == 1:  # "2S = 118" or "x = 5": the value is on the right
         right = text.rsplit("=", 1)[1].strip()
         if _numeric_core(right) is not None:
             text = right
@@ -113,22 +118,90 @@ def _phrase_answers(text: str) -> list[str]:
     return answers
 
 
-def extract_answer(text: str, *, allow_last_number: bool = True) -> str | None:
-    """The final answer: the last \\boxed{}, else an "answer is" phrase, else the last number."""
+def split_thinking(text: str) -> tuple[str, str, bool]:
+    """(thinking, visible text, whether every `<think>` block was closed).
+
+    Reasoning servers (DeepSeek-R1 style, Qwen3, llama.cpp without a reasoning parser) put the
+    model's thinking inside `<think>...</think>` in the content; it is the node's thinking, not
+    its text, and a reply cut off inside it never reached an answer.
+    """
+    thinking: list[str] = []
+    visible = _THINK_BLOCK.sub(lambda m: thinking.append(m.group(1).strip()) or "", text)
+    opened = _THINK_OPEN.search(visible)
+    closed = opened is None
+    if opened:
+        thinking.append(visible[opened.end() :].strip())
+        visible = visible[: opened.start()]
+    if "</think>" in visible and not thinking:  # the server sent only the closing tag
+        before, _, visible = visible.rpartition("</think>")
+        thinking.append(before.strip())
+    return "\n\n".join(t for t in thinking if t), visible.strip(), closed
+
+
+def _rewrite_for_parser(text: str) -> str:
+    """What math-verify does not read as people mean it, rewritten into forms it does read.
+
+    Mixed numbers ("1 1/4" is 5/4, not 1), "15 percent" (a percentage, not 15), and step or list
+    markers ("Step 4", a line starting "2. "), which are never answers.
+    """
+    text = _MIXED_NUMBER.sub(_mixed_to_fraction, text)
+    text = _PERCENT_WORD.sub(r"$\1\\%$", text)
+    text = _STEP_MARKER.sub(" ", text)
+    return _LIST_MARKER.sub("", text)
+
+
+def _mixed_to_fraction(match: re.Match[str]) -> str:
+    whole, numerator, denominator = (int(g) for g in match.groups())
+    if denominator == 0 or numerator >= denominator:
+        return match.group(0)
+    return f"\\frac{{{whole * denominator + numerator}}}{{{denominator}}}"
+
+
+def _parsed_answer(text: str) -> str | None:
+    """math-verify's own extraction: \\boxed{} first, then "final answer is", then the last
+    LaTeX or plain expression; returns the matched text, normalised (thousands separators,
+    decimal commas, LaTeX spacing)."""
+    if _huge(text) or re.search(r"\*\*\s*\d{4,}", text):
+        return None
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+
+    # parsing_timeout=None: math-verify's timeout uses SIGALRM, impossible off the main thread.
+    parsed = parse(
+        text,
+        extraction_config=[LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()],
+        parsing_timeout=None,
+    )
+    return _clean(parsed[1]) if len(parsed) == 2 and isinstance(parsed[1], str) else None
+
+
+def extract_answer(text: str, *, complete: bool = True) -> str | None:
+    """The final answer a solution states, or None when it states none.
+
+    `complete=False` is for a reply cut off by its token limit: only an answer it stated
+    (\\boxed{} or "the answer is ...") counts, never a number from a sentence it did not finish.
+    Finding and normalising the answer is math-verify's (Hugging Face, `math_verify.parse`);
+    what it does not do is done before it (see `_rewrite_for_parser`): thinking blocks are
+    dropped, and one- or two-word answers ("B", "yes") are read from an answer phrase.
+    """
     if not isinstance(text, str) or not text.strip():
         return None
-    for content in reversed(_boxed_contents(text)):
-        answer = _clean(content)
-        if answer:
-            return answer
-    phrases = _phrase_answers(text)
-    if phrases:
-        return phrases[-1]
-    if allow_last_number:
-        numbers = _LAST_NUMBER.findall(text)
-        if numbers:
-            return _clean(numbers[-1])
-    return None
+    _, text, closed = split_thinking(text)
+    if not closed or not text:
+        return None
+    if not complete and not has_final_answer(text):
+        return None
+    try:
+        text = _rewrite_for_parser(text)
+        boxed = [c for c in (_clean(b) for b in _boxed_contents(text)) if c]
+        if boxed and _as_number(boxed[-1]) is not None:
+            return boxed[-1]  # a plain number in a box: no need to wake sympy
+        answer = _parsed_answer(text)
+    except Exception:  # model text is arbitrary: an answer we cannot read is no answer
+        answer = None
+    if answer:
+        return answer
+    words = [a for a in _phrase_answers(text) if not re.search(r"\d", a)]
+    return words[-1] if words else None
 
 
 def has_final_answer(text: str) -> bool:
@@ -167,20 +240,25 @@ def _as_latex(answer: str) -> str:
 
 
 def _too_costly(answer: str) -> bool:
+    """An answer too long or too big to hand to sympy (see `_huge`)."""
+    return len(answer) > _MAX_SYMBOLIC_CHARS or "**" in answer or _huge(answer)
+
+
+def _huge(text: str) -> bool:
     """Huge powers or factorials (`10^{10^{10}}`, `10000!`): sympy would compute them for ages.
 
     math_verify's own timeout cannot run outside the main thread, so such input never reaches it.
     """
-    if len(answer) > _MAX_SYMBOLIC_CHARS or "**" in answer or re.search(r"\d{4,}\s*!", answer):
+    if re.search(r"\d{4,}\s*!", text):
         return True
-    for match in re.finditer(r"\^\s*", answer):
+    for match in re.finditer(r"\^\s*", text):
         start = match.end()
-        opening = answer[start : start + 1]
+        opening = text[start : start + 1]
         if opening in ("{", "("):
-            group = _braced(answer, start, "{}" if opening == "{" else "()")
-            exponent = group[0] if group else answer[start:]
+            group = _braced(text, start, "{}" if opening == "{" else "()")
+            exponent = group[0] if group else text[start:]
         else:
-            exponent = re.match(r"[\d.]*", answer[start:]).group()
+            exponent = re.match(r"[\d.]*", text[start:]).group()
         if "^" in exponent or len(re.sub(r"\D", "", exponent)) > _MAX_EXPONENT_DIGITS:
             return True
     return False

@@ -1,0 +1,97 @@
+"""Text as it is written: a provider call run beside the strategy, its new text turned into events.
+
+The strategy is a generator driven by the run's thread; a streaming provider call blocks. So the
+call runs in a helper thread that puts each piece of new text on a queue, and the generator
+turns the queue into NodeText events, at most one per node every STREAM_INTERVAL seconds, until
+the call returns. The events stay one stream: the tree, the ledger, the store and the page fold
+them like any other.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+
+from core.events import Event, NodeText
+from core.providers.base import Completion, GenerationRequest, Provider
+
+STREAM_INTERVAL = 0.25  # seconds: about four text events a second per node being written
+
+
+class ShownText:
+    """What each node's NodeText events have shown so far, and the next piece to show.
+
+    Shown text is the streamed text without leading or trailing whitespace (NodeAdded's text is
+    stripped too), so that a node's pieces joined equal its final text.
+    """
+
+    def __init__(self) -> None:
+        self._raw: dict[str, str] = {}
+        self.shown: dict[str, str] = {}
+
+    def add(self, node_id: str, text: str) -> None:
+        self._raw[node_id] = self._raw.get(node_id, "") + text
+
+    def pending(self) -> Iterator[NodeText]:
+        """A NodeText for every node with text not yet shown."""
+        for node_id, raw in self._raw.items():
+            visible, shown = raw.strip(), self.shown.get(node_id, "")
+            if len(visible) > len(shown) and visible.startswith(shown):
+                self.shown[node_id] = visible
+                yield NodeText(node_id, visible[len(shown) :])
+
+    def rest(self, node_id: str, final: str) -> NodeText | None:
+        """The final text's part not yet shown, if what was shown is its beginning."""
+        shown = self.shown.pop(node_id, None)
+        self._raw.pop(node_id, None)
+        if shown is None or not final.startswith(shown) or final == shown:
+            return None
+        return NodeText(node_id, final[len(shown) :])
+
+
+def streamed_call(
+    provider: Provider,
+    requests: Sequence[GenerationRequest],
+    node_ids: Sequence[Sequence[str]],
+    shown: ShownText,
+    emit: Callable[[Event], Event],
+) -> Generator[Event, None, list[list[Completion]]]:
+    """`provider.generate_many(requests)`, yielding NodeText events for `node_ids[r][i]` (sample
+    i of request r) while it runs; raises what the call raised."""
+    pieces: queue.SimpleQueue = queue.SimpleQueue()
+    outcome: dict[str, object] = {}
+
+    def call() -> None:
+        try:
+            outcome["answers"] = provider.generate_many(
+                requests, on_text=lambda r, i, text: pieces.put((r, i, text))
+            )
+        except BaseException as exc:  # handed to the strategy's thread below
+            outcome["error"] = exc
+        finally:
+            pieces.put(None)
+
+    threading.Thread(target=call, name="model-call", daemon=True).start()
+    last = time.monotonic()
+    while True:
+        try:
+            item = pieces.get(timeout=STREAM_INTERVAL)
+        except queue.Empty:
+            item = ()
+        if item is None:
+            break
+        if item:
+            r, i, text = item
+            if r < len(node_ids) and i < len(node_ids[r]):
+                shown.add(node_ids[r][i], text)
+        if time.monotonic() - last >= STREAM_INTERVAL:
+            for event in list(shown.pending()):
+                yield emit(event)
+            last = time.monotonic()
+    for event in list(shown.pending()):
+        yield emit(event)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["answers"]  # type: ignore[return-value]
