@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from components.cost_meter import render_cost_meter
+from components.live_text import progress_line, render_live_text
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
@@ -21,7 +22,7 @@ from core.events import NO_ANSWER, ROOT, Event, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
-POLL_SECONDS = 0.7  # how often a running page reads the worker's new events
+POLL_SECONDS = 0.4  # how often a running page reads new events: text grows at least every 0.5 s
 GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
 
 
@@ -93,7 +94,11 @@ def _remember_click(chart_key: str, node_key: str) -> None:
 
 def render_outcome(tree: ReasoningTree) -> None:
     if tree.finished is None:
-        st.info(plain_markdown(f"Running: {tree.status or 'starting'}"))
+        status, progress = tree.status or "starting", progress_line(tree)
+        level, _, counts = progress.partition(": ")
+        if status.startswith(f"{level}:"):  # the strategy already named the level
+            progress = counts
+        st.info(plain_markdown(f"Running: {status}" + (f" · now {progress}" if progress else "")))
     elif tree.finished.reason == "error":
         st.error(plain_markdown(f"The run failed: {tree.finished.message}"))
     elif tree.finished.reason == "stopped":
@@ -117,18 +122,27 @@ def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
     selected = st.session_state.get(node_key)
     if selected not in tree.graph:
         selected = None
-    st.plotly_chart(
-        build_tree_figure(tree, selected),
-        key=chart_key,
-        on_select=lambda: _remember_click(chart_key, node_key),
-        selection_mode="points",
-        width="stretch",
+    live = tree.finished is None or bool(tree.writing())
+    tree_column, text_column = (
+        (st.container(), st.container()) if narrow or not live else st.columns([3, 2])
     )
+    with tree_column:
+        st.plotly_chart(
+            build_tree_figure(tree, selected),
+            key=chart_key,
+            on_select=lambda: _remember_click(chart_key, node_key),
+            selection_mode="points",
+            width="stretch",
+        )
+    if live:
+        with text_column:
+            render_live_text(tree)
     steps = len(tree) - 1
     st.caption(
         f"The reasoning tree: {steps} step{'' if steps == 1 else 's'}. Colour = PRM score "
-        "(red 0, green 1); grey = pruned; blue ring = chosen path; ✓ ✗ ? = answer right, wrong, "
-        "unknown. Click a node to read it."
+        "(red 0, green 1); light blue = being written; grey = pruned; blue ring = chosen path; "
+        "✓ ✗ ? = answer right, wrong, unknown. Each node's label is its last calculation or first "
+        "words; click a node to read it all."
     )
     prm_column, cost_column = (st.container(), st.container()) if narrow else st.columns(2)
     with prm_column:

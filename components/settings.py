@@ -11,6 +11,7 @@ import streamlit as st
 from components.estimate import Estimate, documented_speed, estimate_run, speed_note
 from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
+from components.warm_up import render_warm_up
 from core.budget import SELECTIONS, Budget
 from core.providers.base import Provider
 from core.providers.choice import ProviderChoice
@@ -65,6 +66,8 @@ def render_settings() -> Settings | None:
     with st.sidebar:
         st.header("Settings")
         choice = render_provider_picker()
+        if choice is not None:
+            render_warm_up(choice)
         verifier = st.selectbox(
             "Verifier (the PRM)",
             list(VERIFIERS),

@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 
+from components.live_text import node_label
 from core.events import ROOT
 from core.tree import ReasoningTree
 from core.verifiers.grading import answers_match
@@ -26,6 +27,9 @@ SELECTED_COLOR = "#ff7f0e"
 EDGE_COLOR = "#9a9a9a"
 ANSWER_MARKS = {True: ("✓", "#1a7f37"), False: ("✗", "#cf222e"), None: ("?", "#6e7781")}
 ANSWER_OFFSET = 0.3  # rows below the node
+LABEL_OFFSET = 0.22  # rows above the node: its key calculation or first words
+WRITING_COLOR = "#dbe9ff"  # a node whose text is still being written
+PRUNED_TEXT = "#9a9a9a"  # pruned branches fade, labels too
 HOVER_CHARS = 600  # the hover shows a preview; a click shows the whole step
 HOVER_WIDTH = 72
 
@@ -83,6 +87,11 @@ def greyed_nodes(tree: ReasoningTree) -> set[str]:
 
 
 @lru_cache(maxsize=8192)
+def _label(text: str, writing: bool) -> str:
+    return node_label(text, writing)
+
+
+@lru_cache(maxsize=8192)
 def _escaped_lines(text: str) -> tuple[str, ...]:
     """Model text made inert for plotly's hover, which renders a subset of HTML."""
     preview = text if len(text) <= HOVER_CHARS else text[:HOVER_CHARS] + " …"
@@ -111,6 +120,10 @@ def node_hover(tree: ReasoningTree, node_id: str) -> str:
         lines.append(f"answer {html.escape(data['answer'])} ({grade})")
     if data["pruned"]:
         lines.append("pruned by the search")
+    if data.get("writing"):
+        lines.append("being written now")
+    elif data.get("interrupted"):
+        lines.append("cut off when the run ended")
     return "<br>".join([*lines, "", *_escaped_lines(data["text"])])
 
 
@@ -190,8 +203,13 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
         }
 
     steps = [n for n in g if n != ROOT]
+    writing = [n for n in steps if g.nodes[n].get("writing")]
     scored = [n for n in steps if n not in grey and g.nodes[n]["score"] is not None]
-    unscored = [n for n in steps if n not in grey and g.nodes[n]["score"] is None]
+    unscored = [
+        n
+        for n in steps
+        if n not in grey and g.nodes[n]["score"] is None and not g.nodes[n].get("writing")
+    ]
     pruned = [n for n in steps if n in grey]
     answers = [n for n in steps if g.nodes[n]["answer"] is not None]
     marks = [ANSWER_MARKS[answer_correctness(tree, n)] for n in answers]
@@ -216,6 +234,26 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
             },
         ),
         nodes_trace("not scored yet", unscored, {"color": UNSCORED_COLOR}),
+        nodes_trace(
+            "being written",
+            writing,
+            {"color": WRITING_COLOR, "line": {"width": 2.5, "color": CHOSEN_COLOR}},
+        ),
+        {
+            "type": "scatter",
+            "name": "labels",
+            "mode": "text",
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "x": np.array([pos[n][0] for n in steps], dtype=float),
+            "y": np.array([pos[n][1] + LABEL_OFFSET for n in steps], dtype=float),
+            "text": [_label(g.nodes[n]["text"], bool(g.nodes[n].get("writing"))) for n in steps],
+            "textposition": "middle center",
+            "textfont": {
+                "size": 11 if len(steps) <= 40 else 9,
+                "color": [PRUNED_TEXT if n in grey else "#24292f" for n in steps],
+            },
+        },
         nodes_trace(
             "pruned", pruned, {"color": PRUNED_COLOR, "line": {"width": 1, "color": "#aaa"}}
         ),
@@ -260,7 +298,7 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "xaxis": {"visible": False},
         # Room below the deepest row for the answer marks.
-        "yaxis": {"visible": False, "range": [-depth - 0.6, 0.4]},
+        "yaxis": {"visible": False, "range": [-depth - 0.6, 0.55]},
         "legend": {"orientation": "h", "y": -0.02, "yanchor": "top"},
         "hovermode": "closest",
         "clickmode": "event+select",

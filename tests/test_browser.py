@@ -32,7 +32,36 @@ TREE_NODES_JS = """() => {
     return plot.data.reduce((n, t) => n + (t.customdata ? t.customdata.length : 0), 0);
 }"""
 
+# The text of the branches being written, as shown in the live panel (st.text elements after
+# the "Being written now" heading, up to the next heading).
+LIVE_TEXT_JS = """() => {
+    const heading = [...document.querySelectorAll('p, strong')]
+        .find(e => e.innerText.startsWith('Being written now'));
+    if (!heading) return '';
+    const texts = [...document.querySelectorAll('[data-testid="stText"]')];
+    return texts.filter(t => heading.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING)
+        .map(t => t.innerText.trim()).join('\\n');
+}"""
+
 pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+
+def text_growth(page, seconds: float) -> float | None:
+    """The longest time the model's text on the page went without growing while a node was
+    being written, sampled every 0.1 s for `seconds` (None: no two changes seen)."""
+    last_text, last_change, longest = page.evaluate(f"({LIVE_TEXT_JS})()"), time.monotonic(), None
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        page.wait_for_timeout(100)
+        text = page.evaluate(f"({LIVE_TEXT_JS})()")
+        now = time.monotonic()
+        if not text:  # between levels nothing is being written: that is not a stall
+            last_text, last_change = "", None
+        elif text != last_text:
+            if last_change is not None and last_text:
+                longest = max(longest or 0.0, now - last_change)
+            last_text, last_change = text, now
+    return None if longest is None else round(longest, 2)
 
 
 def free_port() -> int:
@@ -128,6 +157,15 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
 
             page.get_by_role("button", name="Run", exact=True).click()
             clicked = time.monotonic()
+            # The model's words are on the page while its first node is still being written.
+            page.wait_for_function(f"/[A-Za-z0-9]/.test(({LIVE_TEXT_JS})())", timeout=180_000)
+            first_text = time.monotonic() - clicked
+            page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=60_000)
+            assert page.get_by_text("Being written now").count() == 1
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            # Streamlit scrolls inside its main container, so the viewport is the screenshot.
+            page.screenshot(path=str(SCREENSHOT))  # the README's: mid-run, text being written
+            growth = text_growth(page, seconds=6.0)
             page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=180_000)
             first_node = time.monotonic() - clicked
 
@@ -141,21 +179,30 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             nodes = page.evaluate(f"({TREE_NODES_JS})()")
             assert nodes > 1
             assert page.get_by_text("Traceback").count() == 0
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            # Streamlit scrolls inside its main container, so the viewport is the screenshot.
-            page.screenshot(path=str(SCREENSHOT))
 
             # The finished run is stored: the Replay page, reached through the sidebar, has it.
             sidebar.get_by_role("link", name="Replay").click()
             page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
-            page.wait_for_function(f"({TREE_NODES_JS})() == {nodes}", timeout=60_000)
+            try:
+                page.wait_for_function(f"({TREE_NODES_JS})() == {nodes}", timeout=60_000)
+            except Exception:
+                page.screenshot(path=str(ROOT / "test-artifacts" / "replay-mismatch.png"))
+                shown = page.evaluate(f"({TREE_NODES_JS})()")
+                raise AssertionError(f"Replay shows {shown} nodes, the live run {nodes}") from None
             assert page.get_by_text("Traceback").count() == 0
         finally:
             browser.close()
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / "browser-timings.json").write_text(
-        json.dumps({"click_to_first_node_seconds": round(first_node, 2), "tree_nodes": nodes})
+        json.dumps(
+            {
+                "click_to_first_text_seconds": round(first_text, 2),
+                "click_to_first_node_seconds": round(first_node, 2),
+                "longest_wait_for_new_text_seconds": growth,
+                "tree_nodes": nodes,
+            }
+        )
     )
 
 

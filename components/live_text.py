@@ -1,0 +1,106 @@
+"""What the model is writing right now: the growing text of every branch being written, the
+last finished steps with their scores, a short label per node and a plain-words progress line.
+
+Pure `build_*` / label functions over a ReasoningTree, and a thin `render_live_text`. Model text
+is shown only through st.text (never Markdown).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.events import ROOT
+from core.tree import ReasoningTree
+
+TAIL_CHARS = 280  # of a branch being written: the newest words, which is where the eye goes
+RECENT_STEPS = 3
+LABEL_CHARS = 22
+# A calculation as the models write it: "48 / 2 = 24", "$1,200 × 3 = $3,600", "\( 2S = 118 \)".
+_CALCULATION = re.compile(
+    r"[$€£]?\d[\d,.]*\s*(?:[-+×x*/÷]|\\times|\\div|\\cdot)\s*[$€£]?\d[\d,.]*"
+    r"(?:\s*(?:[-+×x*/÷]|\\times|\\div|\\cdot)\s*[$€£]?\d[\d,.]*)*\s*=\s*[$€£]?-?\d[\d,.]*"
+)
+_LATEX = re.compile(r"\\[()\[\]]|\\(?:text|mathrm)\{([^{}]*)\}|\\boxed\{([^{}]*)\}|[*#$]")
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    node_id: str
+    depth: int
+    text: str  # for a branch being written, its newest words
+    score: float | None = None
+
+
+def node_label(text: str, writing: bool = False) -> str:
+    """A label readable without clicking: the step's last calculation, else its first words
+    (for a branch being written, its newest words)."""
+    plain = " ".join(_LATEX.sub(lambda m: m.group(1) or m.group(2) or "", text).split())
+    calculations = _CALCULATION.findall(plain)
+    if calculations and not writing:
+        label = " ".join(calculations[-1].split())
+    elif writing:
+        label = plain[-LABEL_CHARS:]
+        return ("…" + label.split(" ", 1)[-1]) if len(plain) > LABEL_CHARS else label
+    else:
+        label = plain
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+
+
+def build_live_text(tree: ReasoningTree) -> tuple[list[LiveEntry], list[LiveEntry]]:
+    """(branches being written now, newest first; the last finished steps with their scores)."""
+    g = tree.graph
+    writing = [
+        LiveEntry(n, g.nodes[n]["depth"], _tail(g.nodes[n]["text"]))
+        for n in reversed(tree.writing())
+    ]
+    finished = [n for n in g if n != ROOT and not g.nodes[n].get("writing") and g.nodes[n]["text"]]
+    recent = [
+        LiveEntry(n, g.nodes[n]["depth"], _tail(g.nodes[n]["text"]), g.nodes[n]["score"])
+        for n in reversed(finished[-RECENT_STEPS:])
+    ]
+    return writing, recent
+
+
+def progress_line(tree: ReasoningTree) -> str:
+    """The plain-words state of the deepest level: "depth 2: 4 branches writing, 2 scored, 1 cut"."""
+    g = tree.graph
+    depth = max((d for n, d in g.nodes(data="depth") if n != ROOT), default=0)
+    if depth == 0:
+        return ""
+    level = [g.nodes[n] for n in g if n != ROOT and g.nodes[n]["depth"] == depth]
+    writing = sum(1 for d in level if d.get("writing"))
+    scored = sum(1 for d in level if d["score"] is not None)
+    cut = sum(1 for d in level if d["pruned"])
+    parts = [f"{writing} branch{'es' if writing != 1 else ''} writing"] if writing else []
+    parts += [f"{len(level) - writing} written"] if len(level) > writing else []
+    parts += [f"{scored} scored"] if scored else []
+    parts += [f"{cut} cut"] if cut else []
+    return f"depth {depth}: " + ", ".join(parts)
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    if len(text) <= TAIL_CHARS:
+        return text
+    return "…" + text[-TAIL_CHARS:].split(" ", 1)[-1]
+
+
+def render_live_text(tree: ReasoningTree) -> None:
+    """The panel beside the tree: what is being written now, then the last finished steps."""
+    writing, recent = build_live_text(tree)
+    if writing:
+        st.markdown(f"**Being written now** ({len(writing)})")
+        for entry in writing:
+            st.caption(f"{entry.node_id} · depth {entry.depth}")
+            st.text(entry.text or "…")
+    elif tree.finished is None:
+        st.caption("Waiting for the model's first words…")
+    if recent:
+        st.markdown("**Last finished steps**")
+        for entry in recent:
+            score = "not scored" if entry.score is None else f"PRM {entry.score:.2f}"
+            st.caption(f"{entry.node_id} · depth {entry.depth} · {score}")
+            st.text(entry.text)

@@ -1,0 +1,100 @@
+"""The live view: labels, the progress line, the panel of text being written (pure and AppTest)."""
+
+import threading
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from components.live_text import build_live_text, node_label, progress_line
+from components.tree_view import build_tree_figure
+from core.events import (
+    NodeAdded,
+    NodePruned,
+    NodeStarted,
+    NodeText,
+    RunStarted,
+    StepScored,
+)
+from core.providers.fake import FakeProvider
+from core.tree import ReasoningTree
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def growing_tree() -> ReasoningTree:
+    return ReasoningTree.from_events(
+        [
+            RunStarted("r", "beam_search", "q", "72", "fake", "m", "arithmetic"),
+            NodeStarted("n1", "root"),
+            NodeAdded("n1", "root", "Step 1: In May she sold 48 / 2 = 24 clips."),
+            StepScored("n1", 0.9, "arithmetic"),
+            NodeStarted("n2", "root"),
+            NodeAdded("n2", "root", "Step 1: 48 / 2 = 25 clips."),
+            StepScored("n2", 0.05, "arithmetic"),
+            NodePruned("n2", "lower PRM score"),
+            NodeStarted("n3", "n1"),
+            NodeText("n3", "Step 2: Altogether she sold 48 + 24"),
+            NodeStarted("n4", "n1"),
+        ]
+    )
+
+
+def test_labels_are_the_calculation_or_the_first_words():
+    assert node_label("Step 1: In May she sold 48 / 2 = 24 clips.") == "48 / 2 = 24"
+    assert node_label(r"So \( 2S = 118 \) and \( 59 \times 2 = 118 \).") == "59 \\times 2 = 118"
+    assert node_label("First, let us read the problem carefully.") == "First, let us read th…"
+    assert node_label("so she sold 48 + 24 clips in all", writing=True).endswith("clips in all")
+
+
+def test_the_panel_shows_what_is_being_written_and_the_last_finished_steps():
+    writing, recent = build_live_text(growing_tree())
+    assert [(e.node_id, e.text) for e in writing] == [
+        ("n4", ""),
+        ("n3", "Step 2: Altogether she sold 48 + 24"),
+    ]
+    assert [(e.node_id, e.score) for e in recent] == [("n2", 0.05), ("n1", 0.9)]
+
+
+def test_the_progress_line_counts_the_deepest_level():
+    assert progress_line(growing_tree()) == "depth 2: 2 branches writing"
+    tree = growing_tree()
+    tree.apply(NodeAdded("n3", "n1", "Step 2: 48 + 24 = 72."))
+    tree.apply(StepScored("n3", 0.9, "arithmetic"))
+    assert progress_line(tree) == "depth 2: 1 branch writing, 1 written, 1 scored"
+
+
+def test_nodes_being_written_are_drawn_with_labels():
+    figure = build_tree_figure(growing_tree()).to_plotly_json()
+    traces = {t["name"]: t for t in figure["data"]}
+    assert list(traces["being written"]["customdata"]) == ["n3", "n4"]
+    assert "48 / 2 = 24" in list(traces["labels"]["text"])
+
+
+def test_the_live_page_shows_text_before_the_node_is_finished(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELIBERATE_PROVIDER", "fake")
+    monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path / "data"))
+    release = threading.Event()
+    written = threading.Event()
+
+    def slow_writer(self, requests, on_text=None):
+        for r, request in enumerate(requests):
+            for i in range(request.n):
+                on_text(r, i, "Step 1: Natalia sold 48 / 2 ")
+        written.set()
+        assert release.wait(30), "the test never let the call finish"
+        return FakeProvider.generate_many(self, requests)
+
+    monkeypatch.setattr(FakeProvider, "generate_many", slow_writer)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    next(b for b in at.button if b.label == "Run").click().run()
+    try:
+        assert written.wait(10)
+        time.sleep(0.6)  # one streaming interval: the text is in the event list
+        at.run()
+        shown = [t.value for t in at.text]
+        assert any("Natalia sold 48 / 2" in text for text in shown), shown
+        assert any("Being written now" in m.value for m in at.markdown)
+    finally:
+        release.set()
+    assert at.session_state["live_worker"].join(30)

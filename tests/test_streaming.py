@@ -1,0 +1,149 @@
+"""Text streams as events: nodes are born when their call starts and grow as the model writes."""
+
+from collections import defaultdict
+
+import pytest
+
+from core.budget import Budget
+from core.events import (
+    NodeAdded,
+    NodeStarted,
+    NodeText,
+    RunFinished,
+    UsageRecorded,
+    from_json_lines,
+    to_json_line,
+)
+from core.providers.base import GenerationRequest, Message, ProviderError
+from core.providers.fake import FakeProvider
+from core.tree import ReasoningTree
+from strategies import STRATEGIES
+from strategies.streaming import ShownText
+
+BUDGET = Budget(n=4, width=2, max_depth=3, step_tokens=40, seed=3)
+
+
+def check_streaming(events) -> dict[str, str]:
+    """The stream's ordering invariants; returns each node's streamed text."""
+    started, finished = set(), set()
+    pieces: dict[str, list[str]] = defaultdict(list)
+    for event in events:
+        if isinstance(event, NodeStarted):
+            assert event.node_id not in started, "a node started twice"
+            started.add(event.node_id)
+        elif isinstance(event, NodeText):
+            assert event.node_id in started, "text for a node that was never started"
+            assert event.node_id not in finished, "text for a node already complete"
+            assert event.text
+            pieces[event.node_id].append(event.text)
+        elif isinstance(event, NodeAdded):
+            if event.node_id in started:
+                assert "".join(pieces[event.node_id]) == event.text
+            finished.add(event.node_id)
+    return {node: "".join(p) for node, p in pieces.items()}
+
+
+@pytest.mark.parametrize("strategy", ["best_of_n", "beam_search", "dvts", "mcts", "self_refine"])
+def test_every_node_streams_and_its_pieces_are_its_text(strategy, pens, fake, arithmetic):
+    events = list(STRATEGIES[strategy](pens, fake, arithmetic, BUDGET))
+    streamed = check_streaming(events)
+    added = [e for e in events if isinstance(e, NodeAdded)]
+    assert added and all(e.node_id in streamed for e in added if e.text)
+    tree = ReasoningTree.from_events(events)
+    assert not tree.writing()
+    # Replays read the new events like any other.
+    lines = [to_json_line(e) for e in events]
+    assert ReasoningTree.from_events(from_json_lines(lines)).signature() == tree.signature()
+
+
+def test_a_node_is_announced_before_its_text_and_its_text_before_it_completes(pens, fake):
+    from core.verifiers.arithmetic import ArithmeticChecker
+
+    events = list(STRATEGIES["chain_of_thought"](pens, fake, ArithmeticChecker(), BUDGET))
+    kinds = [e.kind for e in events if e.kind.startswith("node_")]
+    assert kinds[0] == "node_started"
+    assert kinds.index("node_text") < kinds.index("node_added")
+
+
+def test_streaming_changes_no_usage(pens, arithmetic):
+    """The same run with and without streaming bills the same tokens."""
+
+    class Silent(FakeProvider):
+        streams = False
+
+    streamed = list(STRATEGIES["beam_search"](pens, FakeProvider(), arithmetic, BUDGET))
+    plain = list(STRATEGIES["beam_search"](pens, Silent(), arithmetic, BUDGET))
+
+    def usage(events):
+        return [(u.input_tokens, u.output_tokens) for u in events if isinstance(u, UsageRecorded)]
+
+    assert usage(streamed) == usage(plain)
+    assert not any(isinstance(e, NodeText) for e in plain)
+
+
+class FailsMidway(FakeProvider):
+    """Writes a few words of every sample, then the connection drops."""
+
+    def generate_many(self, requests, on_text=None):
+        for r, request in enumerate(requests):
+            for i in range(request.n):
+                on_text(r, i, "Step 1: 48 / 2 ")
+                on_text(r, i, "= 24 clips")
+        raise ProviderError("the server closed the connection")
+
+
+def test_a_failed_call_keeps_the_text_written_so_far(pens, arithmetic):
+    events = list(STRATEGIES["best_of_n"](pens, FailsMidway(), arithmetic, BUDGET))
+    assert events[-1].reason == "error"
+    tree = ReasoningTree.from_events(events)
+    cut = [d for n, d in tree.graph.nodes(data=True) if d.get("interrupted")]
+    assert len(cut) == BUDGET.n
+    assert all(d["text"] == "Step 1: 48 / 2 = 24 clips" for d in cut)
+
+
+def test_shown_text_is_the_stripped_prefix_of_the_final_text():
+    shown = ShownText()
+    shown.add("n1", "\n  Step 1")
+    shown.add("n1", ": 2 + 2 ")
+    assert [e.text for e in shown.pending()] == ["Step 1: 2 + 2"]
+    shown.add("n1", "\n")
+    assert list(shown.pending()) == []  # trailing whitespace waits: NodeAdded's text is stripped
+    shown.add("n1", "= 4.")
+    assert [e.text for e in shown.pending()] == [" \n= 4."]
+    assert shown.rest("n1", "Step 1: 2 + 2 \n= 4. Done") == NodeText("n1", " Done")
+
+
+def test_fold_rejects_text_for_a_node_not_being_written():
+    tree = ReasoningTree()
+    with pytest.raises(ValueError):
+        tree.apply(NodeText("n9", "hello"))
+    tree.apply(NodeStarted("n1", "root", "step"))
+    tree.apply(NodeAdded("n1", "root", "done", "step"))
+    with pytest.raises(ValueError):
+        tree.apply(NodeText("n1", "more"))
+    tree.apply(RunFinished("complete"))
+    assert tree.graph.nodes["n1"]["text"] == "done"
+
+
+@pytest.mark.model
+def test_the_local_engine_streams_what_it_returns(local):
+    """Batched decoding hands out each sample's text as it decodes; joined, the pieces are the
+    sample (stop sequences held back), and the tokens counted are the same as without."""
+    request = GenerationRequest(
+        (Message("user", "Count from 1 to 20, one number per line."),),
+        n=2,
+        max_tokens=40,
+        temperature=0.0,
+        stop=("\n\n",),
+        seed=1,
+    )
+    pieces: dict[tuple[int, int], list[str]] = defaultdict(list)
+    local.forget()
+    (streamed,) = local.generate_many([request], lambda r, i, t: pieces[(r, i)].append(t))
+    local.forget()
+    (plain,) = local.generate_many([request])
+    for i, completion in enumerate(streamed):
+        assert "".join(pieces[(0, i)]) == completion.text
+        assert len(pieces[(0, i)]) > 3  # many pieces, not one at the end
+    assert [c.usage.output_tokens for c in streamed] == [c.usage.output_tokens for c in plain]
+    assert [c.text for c in streamed] == [c.text for c in plain]
