@@ -30,7 +30,9 @@ def _row(label: str, totals: RoleTotals) -> dict[str, object]:
         "": label,
         "calls": totals.calls,
         "input tokens": totals.input_tokens,
+        "of which cached": totals.cached_tokens,
         "output tokens": totals.output_tokens,
+        "of which reasoning": totals.reasoning_tokens,
         "seconds": round(totals.seconds, 2),
         "dollars": format_dollars(totals.cost_usd),
     }

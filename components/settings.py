@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "set_depth": 6,
     "set_step_tokens": 96,
     "set_token_cap": 8_000,
+    "set_dollar_cap": 0.0,
     "set_temperature": Budget.temperature,
     "set_seed": 0,
     "set_aggregation": "min",
@@ -92,6 +93,16 @@ def render_settings() -> Settings | None:
             key="set_token_cap",
             help="The run stops cleanly, keeping everything, once it has written this many tokens.",
         )
+        dollars = st.number_input(
+            "Spending cap per run ($, 0 = none)",
+            0.0,
+            1_000.0,
+            step=0.01,
+            format="%.2f",
+            key="set_dollar_cap",
+            help="No model call goes out that could take the run's cost past this; a model "
+            "with an unknown price cannot run under a cap.",
+        )
         with st.expander("More sampling settings"):
             step_tokens = st.slider("Tokens per step", 16, 512, step=16, key="set_step_tokens")
             temperature = st.slider("Temperature", 0.0, 1.5, step=0.05, key="set_temperature")
@@ -111,6 +122,7 @@ def render_settings() -> Settings | None:
                 seed=int(seed),
                 aggregation=aggregation,
                 selection=selection,
+                max_dollars=float(dollars) or None,
             )
         except ValueError as exc:
             st.error(plain_markdown(f"This budget can't run: {exc}"))

@@ -32,6 +32,9 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-tokens", type=int, default=20_000, help="hard cap on generated tokens"
     )
+    parser.add_argument(
+        "--max-dollars", type=float, help="spending cap per run in dollars (default: none)"
+    )
     parser.add_argument("--temperature", type=float, default=Budget.temperature)
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
@@ -93,6 +96,7 @@ def make_budget(args: argparse.Namespace, n: int) -> Budget:
         seed=args.seed,
         aggregation=args.aggregation,
         selection=args.selection,
+        max_dollars=args.max_dollars,
     )
 
 

@@ -49,3 +49,12 @@ def test_lead_in_steps_are_recognised():
     assert is_lead_in("**Step 2: Find the price per pen.**")
     assert not is_lead_in("Step 1: 9 × 6 = 54.")
     assert not is_lead_in("So the answer is \\boxed{5}.")
+
+
+def test_a_spending_cap_set_on_the_command_line_is_enforced(capsys):
+    # The fake model has no price, so no call can be proven to stay under a cap: none goes out.
+    argv = ["run", "--provider", "fake", "--strategy", "best_of_n", "--max-dollars", "0.01"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "FINISHED: spend_cap" in printed and "price is unknown" in printed
+    assert "ANSWER: no answer" in printed

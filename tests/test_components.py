@@ -223,6 +223,15 @@ def test_cost_meter_numbers_equal_the_ledger():
     assert table.loc["total", "input tokens"] == 100
 
 
+def test_cost_meter_shows_cached_and_reasoning_tokens():
+    ledger = Ledger.from_events(
+        [UsageRecorded("generate", "m", 10120, 4308, 2.0, "n1", 128, 2809, 0.0947)]
+    )
+    table = build_cost_table(ledger)
+    assert table.loc["total", "of which cached"] == 128
+    assert table.loc["total", "of which reasoning"] == 2809
+
+
 def test_run_fold_catches_up_incrementally_and_matches_a_full_fold():
     events = synthetic_run(60)
     fold = RunFold()

@@ -49,9 +49,9 @@ def error(status, message, code=None, param=None, headers=None):
     return Reply(status, body, headers or {})
 
 
-def openai(server, **options):
+def openai(server, model="gpt-4o-mini", **options):
     options = {"max_retries": 0, "timeout": 5.0, **options}
-    return OpenAIProvider("gpt-4o-mini", api_key=KEY, base_url=f"{server.url}/v1", **options)
+    return OpenAIProvider(model, api_key=KEY, base_url=f"{server.url}/v1", **options)
 
 
 def ask(provider, **fields):
@@ -195,7 +195,8 @@ def test_refused_sampling_fields_are_dropped_and_remembered():
 def test_reasoning_effort_and_visible_reasoning():
     reply = chat(content="\\boxed{4}", reasoning_content="2 plus 2 is 4.")
     with FakeApiServer(script(Reply(body=reply))) as server:
-        (out,) = ask(openai(server), reasoning_effort="high", thinking_tokens=2000, max_tokens=3000)
+        provider = openai(server, "o4-mini")
+        (out,) = ask(provider, reasoning_effort="high", thinking_tokens=2000, max_tokens=3000)
     body = server.payloads[0]
     assert body["reasoning_effort"] == "high" and body["max_completion_tokens"] == 3000
     assert "temperature" not in body and "top_p" not in body
@@ -324,3 +325,42 @@ def test_split_adds_up():
     assert split(10, [1, 1, 1]) == [4, 3, 3]
     assert sum(split(31, [19, 1, 5])) == 31
     assert split(0, [3, 4]) == [0, 0]
+
+
+def test_reasoning_counted_on_top_of_completion_is_counted_once_and_priced():
+    # Issue 14: the totals show reasoning on top of completion_tokens (xAI's convention).
+    usage = {
+        "prompt_tokens": 10120,
+        "completion_tokens": 1499,
+        "total_tokens": 14428,
+        "prompt_tokens_details": {"cached_tokens": 128},
+        "completion_tokens_details": {"reasoning_tokens": 2809},
+    }
+    with FakeApiServer(script(Reply(200, chat(usage=usage)))) as server:
+        price = Price(3.0, 15.0, cached_input_per_million=0.75)
+        provider = OpenAICompatibleProvider("grok-like", server.url, price=price, max_retries=0)
+        (completion,) = ask(provider)
+    assert completion.usage == Usage(10120, 4308, 128, 2809)
+    assert provider.cost(completion.usage) == pytest.approx(0.0947, abs=5e-5)
+
+
+def test_reasoning_inside_completion_is_not_added_twice():
+    usage = {
+        "prompt_tokens": 100,
+        "completion_tokens": 900,
+        "total_tokens": 1000,
+        "completion_tokens_details": {"reasoning_tokens": 600},
+    }
+    with FakeApiServer(script(Reply(200, chat(usage=usage)))) as server:
+        (completion,) = ask(openai(server))
+    assert (completion.usage.output_tokens, completion.usage.reasoning_tokens) == (900, 600)
+
+
+@pytest.mark.parametrize(
+    ("model", "thinks"),
+    [("gpt-4o-mini", False), ("gpt-4.1", False), ("o4-mini", True), ("gpt-5-mini", True)],
+)
+def test_native_thinking_only_for_reasoning_models(model, thinks):
+    # Issue 14: gpt-4o-mini was offered native thinking, sent reasoning_effort and was refused.
+    provider = OpenAIProvider(model, api_key=KEY, base_url="http://127.0.0.1:9/v1")
+    assert provider.native_thinking is thinks

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.providers.base import Price, Provider
 from core.providers.local_model import DEFAULT_MODEL, MODEL_ENV, MODELS, installed_models
+from core.providers.openai_api import is_reasoning_model
 from core.providers.prices import lookup_price, parse_price
 from core.providers.registry import KINDS, LABELS, make_provider
 
@@ -114,6 +115,8 @@ def api_choice(
         model=model,
         price=quote.price,
         make=lambda: make_provider(kind, **settings),
-        native_thinking=reasoning if compatible else True,
+        native_thinking=reasoning
+        if compatible
+        else kind == "anthropic" or is_reasoning_model(model),
         price_source=quote.source,
     )

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,11 @@ MAX_TOP_LOGPROBS = 20  # likewise
 NO_KEY = "no-key"  # servers without auth still need some bearer token from the SDK
 
 
+def is_reasoning_model(model: str) -> bool:
+    """OpenAI's reasoning models (o-series, gpt-5 family): the ones that take reasoning_effort."""
+    return re.match(r"(?:openai/)?(?:o\d|gpt-5)", model.strip().lower()) is not None
+
+
 def split(total: int, weights: Sequence[int]) -> list[int]:
     """`total` shared in proportion to `weights`, in whole numbers that add up to `total`."""
     whole = sum(weights) or 1
@@ -45,7 +51,7 @@ class OpenAIProvider(ApiProvider):
     service = "OpenAI"
     sdk = openai
     native_n = True
-    native_thinking = True  # reasoning models take reasoning_effort; others refuse it (400)
+    native_thinking = False  # per model: see is_reasoning_model
     droppable = (
         "n", "stop", "temperature", "top_p", "seed", "logprobs", "max_completion_tokens", "max_tokens",
     )  # fmt: skip
@@ -65,6 +71,8 @@ class OpenAIProvider(ApiProvider):
         key = require_key(self.name, api_key, "OpenAI")
         quote = lookup_price(model, provider_id="openai", override=price)
         self._connect(model, key, quote, base_url, **options)
+        # Reasoning models take reasoning_effort; gpt-4o, gpt-4o-mini, gpt-4.1 refuse it (400).
+        self.native_thinking = is_reasoning_model(model)
 
     def _connect(
         self, model: str, key: ApiKey, quote: PriceQuote, base_url: str | None, **options: Any
@@ -146,13 +154,22 @@ class OpenAIProvider(ApiProvider):
             }
         prompt_details = reported.get("prompt_tokens_details") or {}
         output_details = reported.get("completion_tokens_details") or {}
+        completion = reported["completion_tokens"]
+        reasoning = output_details.get("reasoning_tokens") or 0
+        # OpenAI counts reasoning inside completion_tokens; some servers (xAI) count it on top,
+        # which the total shows. Reasoning never exceeds output in the ledger.
+        total = reported.get("total_tokens")
+        if reasoning and (
+            reasoning > completion or total == reported["prompt_tokens"] + completion + reasoning
+        ):
+            completion += reasoning
         even = [1] * len(outputs)
         by_length = [len(text) + 1 for text in outputs]
         columns = zip(
             split(reported["prompt_tokens"], even),
-            split(reported["completion_tokens"], by_length),
+            split(completion, by_length),
             split(prompt_details.get("cached_tokens") or 0, even),
-            split(output_details.get("reasoning_tokens") or 0, by_length),
+            split(reasoning, by_length),
             strict=True,
         )
         return [Usage(*column) for column in columns]
