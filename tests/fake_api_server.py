@@ -25,6 +25,10 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering
     reset: bool = False  # drop the connection with a TCP reset instead of answering
     short: int | None = None  # send only this many bytes of the body while promising all of it
+    # Server-sent events: each item is sent as one `data:` line (a dict as JSON), then
+    # `data: [DONE]`, `chunk_delay` seconds apart, as a streaming chat completion is.
+    stream: list[Any] | None = None
+    chunk_delay: float = 0.0
 
 
 @dataclass
@@ -99,6 +103,18 @@ class FakeApiServer:
                     linger = struct.pack("ii", 1, 0)  # close with RST, not FIN
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
                     self.connection.close()
+                    self.close_connection = True
+                    return
+                if reply.stream is not None:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    for item in [*reply.stream, "[DONE]"]:
+                        data = item if isinstance(item, str) else json.dumps(item)
+                        self.wfile.write(f"data: {data}\n\n".encode())
+                        self.wfile.flush()
+                        time.sleep(reply.chunk_delay)
                     self.close_connection = True
                     return
                 body = reply.body

@@ -154,6 +154,11 @@ class ApiProvider(Provider):
     def _post(self, body: dict, timeout: float) -> str:
         """Send one request through the SDK (with its retries); the raw reply text."""
 
+    def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
+        """Send one request as a stream, `piece(choice, text)` as text arrives; the whole reply
+        assembled into the shape `_post` returns. Only backends with `streams` implement it."""
+        raise NotImplementedError
+
     @abstractmethod
     def _completions(
         self, data: dict, request: GenerationRequest, seconds: float
@@ -161,15 +166,20 @@ class ApiProvider(Provider):
         """The completions in a parsed reply."""
 
     def generate(self, request: GenerationRequest) -> list[Completion]:
+        return self.generate_streamed(request, None)
+
+    def generate_streamed(
+        self, request: GenerationRequest, sink: Callable[[int, str], None] | None
+    ) -> list[Completion]:
         got: list[Completion] = []
         if request.n > 1 and self.native_n and "n" not in self.dropped:
-            got = self._call(request, request.n, 0)
+            got = self._call(request, request.n, 0, sink)
             if len(got) < request.n:  # the server ignores n: one request per sample from now on
                 self.dropped.add("n")
         if len(got) < request.n:
             try:
                 got += fan_out(
-                    lambda i: self._call(request, 1, i),
+                    lambda i: self._call(request, 1, i, sink),
                     range(len(got), request.n),
                     self.concurrency,
                 )
@@ -177,14 +187,29 @@ class ApiProvider(Provider):
                 raise ProviderError(str(exc), [*got, *exc.partial]) from None
         return got[: request.n]
 
-    def _call(self, request: GenerationRequest, n: int, index: int) -> list[Completion]:
-        """One request; a field the server refuses is dropped and the request sent again."""
+    def _call(
+        self,
+        request: GenerationRequest,
+        n: int,
+        index: int,
+        sink: Callable[[int, str], None] | None = None,
+    ) -> list[Completion]:
+        """One request; a field the server refuses is dropped and the request sent again.
+
+        With a `sink` and a backend that streams, choice c's new text goes to `sink(index + c)`."""
         timeout = self.timeout + request.max_tokens / SLOWEST_TOKENS_PER_SECOND
         while True:
             dropped = frozenset(self.dropped)
             start = time.perf_counter()
+            body = self._body(request, n, index, dropped)
             try:
-                text = self._post(self._body(request, n, index, dropped), timeout)
+                if sink is not None and self.streams and "stream" not in dropped:
+                    text = self._post_streaming(body, timeout, lambda c, t: sink(index + c, t))
+                else:
+                    text = self._post(body, timeout)
+            except (ValueError, KeyError, TypeError) as exc:  # a stream chunk that is not JSON
+                message = f"{self.service} sent a stream that could not be read ({exc})"
+                raise self.error(message) from None
             except self.sdk.APIError as exc:
                 field = self._refused_field(exc, dropped)
                 if field is None:
@@ -225,7 +250,9 @@ class ApiProvider(Provider):
         elif code in ("unsupported_parameter", "unsupported_value") or REFUSED_FIELD.search(
             message
         ):
-            quoted = (f for f in self.droppable if re.search(rf"['\"`]{f}['\"`]", message))
+            quoted = (
+                f for f in self.droppable if re.search(rf"['\"`]{f}(?:_options)?['\"`]", message)
+            )
             field = param if param in self.droppable else next(quoted, None)
         else:
             return None

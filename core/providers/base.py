@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 # Streaming: new text of sample `index` of request `request` (positions in the call's lists).
 TextSink = Callable[[int, int, str], None]
@@ -118,13 +119,21 @@ class Provider(ABC):
         the calling thread; the pieces of a completion joined are its text (before stop cuts
         the backend applies after the fact, which it holds back)."""
         done: list[list[Completion]] = []
-        for request in requests:
+        for r, request in enumerate(requests):
+            sink = None if on_text is None else partial(on_text, r)
             try:
-                done.append(self.generate(request))
+                done.append(self.generate_streamed(request, sink))
             except ProviderError as exc:
                 billed = [c for completions in done for c in completions]
                 raise ProviderError(str(exc), [*billed, *exc.partial]) from exc
         return done
+
+    def generate_streamed(
+        self, request: GenerationRequest, sink: Callable[[int, str], None] | None
+    ) -> list[Completion]:
+        """`generate`, handing each sample's new text to `sink(index, text)` where the backend
+        streams; by default it does not, and the text arrives with the completion."""
+        return self.generate(request)
 
     def count_tokens(self, text: str) -> int:
         """Token count of `text`; the byte length is a safe upper bound where no tokenizer is at hand."""

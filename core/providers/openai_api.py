@@ -15,8 +15,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,8 +53,10 @@ class OpenAIProvider(ApiProvider):
     sdk = openai
     native_n = True
     native_thinking = False  # per model: see is_reasoning_model
+    streams = True  # stream=True with usage in the final chunk; see _post_streaming
     droppable = (
         "n", "stop", "temperature", "top_p", "seed", "logprobs", "max_completion_tokens", "max_tokens",
+        "stream",
     )  # fmt: skip
     # max_completion_tokens also bounds hidden reasoning, and every OpenAI model takes it;
     # many compatible servers know only max_tokens.
@@ -116,6 +119,43 @@ class OpenAIProvider(ApiProvider):
 
     def _post(self, body: dict, timeout: float) -> str:
         return self._client.chat.completions.with_raw_response.create(**body, timeout=timeout).text
+
+    def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
+        """Server-sent chunks (choices told apart by `index`), usage in the final chunk as
+        `stream_options.include_usage` asks (OpenAI API reference, chat streaming). A server
+        that sends no usage is remembered: its later calls are plain, and this one's tokens are
+        counted from the text (an upper bound, never an undercount). A server that ignores
+        `stream` and answers in one piece is read as that piece, and not asked to stream again."""
+        raw = self._client.chat.completions.with_raw_response.create(
+            **body, stream=True, stream_options={"include_usage": True}, timeout=timeout
+        )
+        if "text/event-stream" not in raw.headers.get("content-type", ""):
+            self.dropped.add("stream")  # it answers a stream request with a plain reply
+            return raw.http_response.read().decode()
+        chunks = raw.parse()
+        choices: dict[int, dict] = {}
+        usage = None
+        for chunk in chunks:
+            data = chunk.model_dump()
+            usage = data.get("usage") or usage
+            for part in data.get("choices") or []:
+                i = part.get("index") or 0
+                choice = choices.setdefault(
+                    i, {"index": i, "message": {"content": ""}, "finish_reason": None}
+                )
+                delta = part.get("delta") or {}
+                for field in ("content", "reasoning_content", "reasoning", "refusal"):
+                    if isinstance(text := delta.get(field), str) and text:
+                        message = choice["message"]
+                        message[field] = (message.get(field) or "") + text
+                        if field == "content":
+                            piece(i, text)
+                if logprobs := (part.get("logprobs") or {}).get("content"):
+                    choice.setdefault("logprobs", {"content": []})["content"] += logprobs
+                choice["finish_reason"] = part.get("finish_reason") or choice["finish_reason"]
+        if usage is None:
+            self.dropped.add("stream")
+        return json.dumps({"choices": [choices[i] for i in sorted(choices)], "usage": usage})
 
     def _completions(
         self, data: dict, request: GenerationRequest, seconds: float
