@@ -25,8 +25,9 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering
     reset: bool = False  # drop the connection with a TCP reset instead of answering
     short: int | None = None  # send only this many bytes of the body while promising all of it
-    # Server-sent events: each item is sent as one `data:` line (a dict as JSON), then
-    # `data: [DONE]`, `chunk_delay` seconds apart, as a streaming chat completion is.
+    # Server-sent events, `chunk_delay` seconds apart: each item one `data:` line (a dict as
+    # JSON). Items with a "type" (Anthropic's events) also get their `event:` line; OpenAI's
+    # chunks have none and end with `data: [DONE]`.
     stream: list[Any] | None = None
     chunk_delay: float = 0.0
 
@@ -110,9 +111,11 @@ class FakeApiServer:
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Connection", "close")
                     self.end_headers()
-                    for item in [*reply.stream, "[DONE]"]:
+                    named = all(isinstance(i, dict) and "type" in i for i in reply.stream)
+                    for item in reply.stream if named else [*reply.stream, "[DONE]"]:
                         data = item if isinstance(item, str) else json.dumps(item)
-                        self.wfile.write(f"data: {data}\n\n".encode())
+                        event = f"event: {item['type']}\n" if named else ""
+                        self.wfile.write(f"{event}data: {data}\n\n".encode())
                         self.wfile.flush()
                         time.sleep(reply.chunk_delay)
                     self.close_connection = True

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -38,7 +40,8 @@ class AnthropicProvider(ApiProvider):
     service = "Anthropic"
     sdk = anthropic
     native_thinking = True
-    droppable = ("prefill",)
+    streams = True  # server-sent message events; see _post_streaming
+    droppable = ("prefill", "stream")
 
     def __init__(
         self,
@@ -96,6 +99,37 @@ class AnthropicProvider(ApiProvider):
 
     def _post(self, body: dict, timeout: float) -> str:
         return self._client.messages.with_raw_response.create(**body, timeout=timeout).text()
+
+    def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
+        """The Messages API's event stream (message_start with input usage, content block
+        deltas of text and thinking, message_delta with the stop reason and output usage),
+        assembled into the message `_post` returns (Anthropic API reference, streaming)."""
+        raw = self._client.messages.with_raw_response.create(**body, stream=True, timeout=timeout)
+        if "text/event-stream" not in raw.headers.get("content-type", ""):
+            self.dropped.add("stream")  # it answers a stream request with a plain reply
+            return raw.http_response.read().decode()
+        message: dict[str, Any] = {"content": [], "usage": {}, "stop_reason": None}
+        for event in raw.parse():
+            data = event.model_dump()
+            kind = data.get("type")
+            if kind == "message_start":
+                message["usage"].update(data["message"].get("usage") or {})
+            elif kind == "content_block_start":
+                message["content"].append(dict(data["content_block"]))
+            elif kind == "content_block_delta":
+                block, delta = message["content"][data["index"]], data["delta"]
+                for field in ("text", "thinking"):
+                    if isinstance(text := delta.get(field), str):
+                        block[field] = (block.get(field) or "") + text
+                        if field == "text":
+                            piece(0, text)
+            elif kind == "message_delta":
+                message["stop_reason"] = data["delta"].get("stop_reason")
+                usage = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}
+                message["usage"].update(usage)
+            elif kind == "error":
+                raise self.error(f"{self.service} failed mid-answer: {data.get('error')}")
+        return json.dumps(message)
 
     def _completions(
         self, data: dict, request: GenerationRequest, seconds: float

@@ -70,6 +70,27 @@ def cut_at_stops(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(cuts)], True) if cuts else (text, False)
 
 
+def stop_filtered(
+    sink: Callable[[int, str], None], stops: Sequence[str]
+) -> Callable[[int, str], None]:
+    """`sink` fed only text before the first stop sequence, as `cut_at_stops` will cut the
+    reply; a stop's first characters are held back until they cannot start one."""
+    stops = [s for s in stops if s]
+    hold = max((len(s) for s in stops), default=1) - 1
+    texts: dict[int, str] = {}
+    sent: dict[int, int] = {}
+
+    def feed(index: int, text: str) -> None:
+        whole = texts[index] = texts.get(index, "") + text
+        cuts = [at for at in (whole.find(s) for s in stops) if at >= 0]
+        end = min(cuts) if cuts else len(whole) - hold
+        if end > sent.get(index, 0):
+            sink(index, whole[sent.get(index, 0) : end])
+            sent[index] = end
+
+    return feed
+
+
 def fan_out(
     call: Callable[[int], list[Completion]], indices: range, limit: int
 ) -> list[Completion]:
@@ -204,7 +225,8 @@ class ApiProvider(Provider):
             body = self._body(request, n, index, dropped)
             try:
                 if sink is not None and self.streams and "stream" not in dropped:
-                    text = self._post_streaming(body, timeout, lambda c, t: sink(index + c, t))
+                    feed = stop_filtered(lambda c, t: sink(index + c, t), request.stop)
+                    text = self._post_streaming(body, timeout, feed)
                 else:
                     text = self._post(body, timeout)
             except (ValueError, KeyError, TypeError) as exc:  # a stream chunk that is not JSON

@@ -1,0 +1,58 @@
+"""Anthropic streams its text and thinking; usage and stops equal the plain call's."""
+
+from collections import defaultdict
+
+from core.providers.base import GenerationRequest, Usage
+from tests.fake_api_server import FakeApiServer, Reply
+from tests.test_anthropic_provider import QUESTION, claude, message
+
+START_USAGE = {"input_tokens": 20, "cache_read_input_tokens": 30, "output_tokens": 1}
+END_USAGE = {"output_tokens": 40, "output_tokens_details": {"thinking_tokens": 25}}
+DELTAS = ["Step 1: ", "2 + 2 = 4.", "\n", "\nStep 2: more"]
+
+
+def events():
+    """The Messages API's server-sent events for one reply with thinking, then text."""
+    start = message(usage=START_USAGE, stop_reason=None)
+    start["content"] = []
+    items = [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "2 and 2 make 4."}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+    ]  # fmt: skip
+    items += [
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": d}}
+        for d in DELTAS
+    ]
+    items += [
+        {"type": "content_block_stop", "index": 1},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": END_USAGE},
+        {"type": "message_stop"},
+    ]
+    return items
+
+
+def respond(payload, number):
+    if payload.get("stream"):
+        return Reply(stream=events(), chunk_delay=0.01)
+    usage = {**START_USAGE, **END_USAGE}
+    thinking = {"type": "thinking", "thinking": "2 and 2 make 4.", "signature": "s"}
+    return Reply(body=message(thinking, "".join(DELTAS), usage=usage))
+
+
+def test_text_and_thinking_stream_and_match_the_plain_call():
+    request = GenerationRequest(QUESTION, max_tokens=200, stop=("\n\n",))
+    pieces = defaultdict(list)
+    with FakeApiServer(respond) as server:
+        (streamed,) = claude(server).generate_many(
+            [request], lambda r, i, text: pieces[(r, i)].append(text)
+        )
+        (plain,) = claude(server).generate_many([request])
+    assert server.payloads[0]["stream"] is True
+    # Text past the stop sequence, which is applied here, is never shown.
+    assert "".join(pieces[(0, 0)]) == "Step 1: 2 + 2 = 4." == streamed[0].text == plain[0].text
+    assert len(pieces[(0, 0)]) >= 2
+    assert streamed[0].thinking == plain[0].thinking == "2 and 2 make 4."
+    assert streamed[0].usage == plain[0].usage == Usage(50, 40, 30, 25)
