@@ -28,6 +28,9 @@ def summary_frame(summaries: Sequence[Summary], highlight: Summary | None = None
                 "solved": s.solved,
                 NO_ANSWER: s.unanswered,
                 "accuracy": None if s.accuracy is None else round(100 * s.accuracy, 1),
+                "pass@N (some answer right)": None
+                if s.pass_at_n is None
+                else round(100 * s.pass_at_n, 1),
                 "output tokens / problem": round(s.mean_output_tokens, 1),
                 "seconds / problem": round(s.mean_seconds, 2),
                 "dollars": format_dollars(s.total_cost_usd),

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import groupby
 
 from core.budget import Budget
-from core.events import AnswerChosen, Event, RunFinished
+from core.events import AnswerChosen, Event, NodeAdded, RunFinished
 from core.ledger import Ledger, cost_per_solved
 from core.problems.base import Problem
 from core.providers.base import Provider
@@ -30,10 +30,13 @@ class BatchRow:
     seconds: float
     cost_usd: float | None
     finish: str
+    # Some answer written in the run was right, chosen or not: what a perfect verifier would
+    # have picked (pass@N). None without a reference answer.
+    any_correct: bool | None = None
     events: tuple[Event, ...] = field(default=(), repr=False)
 
     CSV_FIELDS = (
-        "problem_id", "difficulty", "strategy", "budget", "answer", "correct",
+        "problem_id", "difficulty", "strategy", "budget", "answer", "correct", "any_correct",
         "input_tokens", "output_tokens", "seconds", "cost_usd", "finish",
     )  # fmt: skip
 
@@ -54,8 +57,20 @@ def row_from_events(problem: Problem, strategy: str, n: int, events: Sequence[Ev
         seconds=round(ledger.seconds, 3),
         cost_usd=ledger.cost_usd,
         finish=finished.reason if finished else "stopped",
+        any_correct=any_correct(problem, events, chosen.correct if chosen else None),
         events=tuple(events),
     )
+
+
+def any_correct(problem: Problem, events: Sequence[Event], chosen: bool | None) -> bool | None:
+    """Whether some answer the run wrote is right (pass@N); None without a reference."""
+    if chosen:
+        return True
+    answers = {e.answer for e in events if isinstance(e, NodeAdded) and e.answer is not None}
+    graded = [problem.grade(a) for a in answers]
+    if problem.grade(None) is None:
+        return None
+    return any(graded)
 
 
 def run_batch(
@@ -91,6 +106,8 @@ class Summary:
     total_cost_usd: float | None
     cost_per_solved_usd: float | None
     unanswered: int = 0  # runs that stated no answer (counted as unsolved)
+    # Problems where some answer written was right: the ceiling a better verifier could reach.
+    pass_at_n: float | None = None
 
 
 def summarize(rows: Sequence[BatchRow]) -> list[Summary]:
@@ -115,9 +132,14 @@ def summarize(rows: Sequence[BatchRow]) -> list[Summary]:
                 total_cost_usd=total,
                 cost_per_solved_usd=cost_per_solved(total, solved),
                 unanswered=sum(1 for r in group if r.answer is None),
+                pass_at_n=_share([r.any_correct for r in group if r.any_correct is not None]),
             )
         )
     return out
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
 
 
 def rows_to_csv(rows: Sequence[BatchRow]) -> str:

@@ -61,12 +61,14 @@ def format_ledger(ledger: Ledger) -> str:
 
 def format_summary(summaries: Sequence[Summary]) -> str:
     lines = [
-        "strategy           budget  solved  accuracy  no answer  out-tokens  seconds  cost/solved"
+        "strategy           budget  solved  accuracy  pass@N  no answer  out-tokens  seconds  "
+        "cost/solved"
     ]
     for s in summaries:
         accuracy = "n/a" if s.accuracy is None else f"{s.accuracy:.0%}"
         lines.append(
             f"{s.strategy:<19}{s.budget:>6}{s.solved:>5}/{s.problems:<3}{accuracy:>8}"
+            f"{'n/a' if s.pass_at_n is None else f'{s.pass_at_n:.0%}':>8}"
             f"{s.unanswered:>11}"
             f"{s.mean_output_tokens:>11.0f}{s.mean_seconds:>9.1f}  "
             f"{format_dollars(s.cost_per_solved_usd) if s.solved else 'undefined (none solved)'}"

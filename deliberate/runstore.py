@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS batch_rows (
     cost_usd REAL,
     finish TEXT NOT NULL,
     run_id TEXT,
+    any_correct INTEGER,
     PRIMARY KEY (batch_id, seq)
 );
 """
@@ -142,6 +143,9 @@ class RunStore:
             columns = {row[1] for row in db.execute("PRAGMA table_info(batches)")}
             if "pid" not in columns:  # a store made before batches knew their process
                 db.execute("ALTER TABLE batches ADD COLUMN pid INTEGER")
+            columns = {row[1] for row in db.execute("PRAGMA table_info(batch_rows)")}
+            if "any_correct" not in columns:  # a store made before rows recorded pass@N
+                db.execute("ALTER TABLE batch_rows ADD COLUMN any_correct INTEGER")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -239,7 +243,7 @@ class RunStore:
                 "SELECT COUNT(*) FROM batch_rows WHERE batch_id = ?", (batch_id,)
             ).fetchone()
             db.execute(
-                "INSERT INTO batch_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO batch_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     batch_id,
                     seq,
@@ -255,6 +259,7 @@ class RunStore:
                     row.cost_usd,
                     row.finish,
                     run_id,
+                    None if row.any_correct is None else int(row.any_correct),
                 ),
             )
 
@@ -287,11 +292,11 @@ class RunStore:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT problem_id, difficulty, strategy, budget, answer, correct, input_tokens, "
-                "output_tokens, seconds, cost_usd, finish FROM batch_rows WHERE batch_id = ? "
-                "ORDER BY seq",
+                "output_tokens, seconds, cost_usd, finish, any_correct FROM batch_rows "
+                "WHERE batch_id = ? ORDER BY seq",
                 (batch_id,),
             ).fetchall()
-        return [BatchRow(*r[:5], _bool(r[5]), *r[6:]) for r in rows]
+        return [BatchRow(*r[:5], _bool(r[5]), *r[6:11], _bool(r[11])) for r in rows]
 
     def batch_run_ids(self, batch_id: str) -> list[str | None]:
         with self._connect() as db:

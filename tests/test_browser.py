@@ -4,6 +4,7 @@ Debian's chromium is driven by Playwright (never a downloaded browser). It saves
 screenshot, docs/screenshot-live.png, and the click-to-first-node time in test-artifacts/.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -162,6 +163,9 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             first_text = time.monotonic() - clicked
             page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=60_000)
             assert page.get_by_text("Being written now").count() == 1
+            # The README's screenshot: a few words in, if the step is long enough.
+            with contextlib.suppress(Exception):
+                page.wait_for_function(f"({LIVE_TEXT_JS})().length > 60", timeout=8_000)
             SCREENSHOT.parent.mkdir(exist_ok=True)
             # Streamlit scrolls inside its main container, so the viewport is the screenshot.
             page.screenshot(path=str(SCREENSHOT))  # the README's: mid-run, text being written

@@ -3,10 +3,13 @@
 import csv
 import re
 
+from core.budget import Budget
 from core.events import from_json_lines
 from core.tree import ReasoningTree
 from deliberate.cli import main
 from strategies.context import is_lead_in
+
+TINY = Budget(n=4, max_depth=3, step_tokens=40, seed=5)
 
 
 def test_jsonl_run_replays_to_the_identical_tree(tmp_path, capsys):
@@ -58,3 +61,17 @@ def test_a_spending_cap_set_on_the_command_line_is_enforced(capsys):
     printed = capsys.readouterr().out
     assert "FINISHED: spend_cap" in printed and "price is unknown" in printed
     assert "ANSWER: no answer" in printed
+
+
+def test_batch_rows_know_whether_some_answer_was_right(pens):
+    from core.providers.fake import FakeProvider
+    from core.verifiers.arithmetic import ArithmeticChecker
+    from deliberate.batch import run_batch, summarize
+
+    rows = list(run_batch([pens], ["best_of_n"], [4], FakeProvider(), ArithmeticChecker(), TINY))
+    (row,) = rows
+    written = {e.answer for e in row.events if getattr(e, "answer", None) is not None}
+    assert row.any_correct == any(pens.grade(a) for a in written)
+    (summary,) = summarize(rows)
+    assert summary.pass_at_n == float(row.any_correct)
+    assert summary.pass_at_n >= summary.accuracy  # a verifier cannot beat the best sample
