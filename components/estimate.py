@@ -81,6 +81,8 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
         return "1 chain of thought", 1, sample, depth
     if strategy == "self_consistency":
         return _plural(n, "sample") + " to vote on", n, sample, 0
+    if strategy in ("adaptive_consistency", "early_stopping_consistency"):  # at most n
+        return f"up to {_plural(n, 'sample')}, fewer once the vote settles", n, sample, 0
     if strategy == "best_of_n":
         return _plural(n, "sample"), n, sample, n * depth
     if strategy == "beam_search":

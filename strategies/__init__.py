@@ -11,6 +11,7 @@ from functools import partial, update_wrapper
 
 from core.events import Event
 from core.providers.base import Provider
+from strategies.adaptive import adaptive_consistency, early_stopping_consistency
 from strategies.context import StrategyBody, run_strategy
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
@@ -32,6 +33,8 @@ STRATEGIES: dict[str, Strategy] = {
         "direct": direct,
         "chain_of_thought": chain_of_thought,
         "self_consistency": self_consistency,
+        "adaptive_consistency": adaptive_consistency,
+        "early_stopping_consistency": early_stopping_consistency,
         "best_of_n": best_of_n,
         "beam_search": beam_search,
         "dvts": dvts,

@@ -43,10 +43,8 @@ def chain_of_thought(ctx: RunContext) -> Steps[Choice]:
     return Choice(node, ctx.tree.graph.nodes[node]["answer"], "the only chain")
 
 
-def _vote(
-    ctx: RunContext, nodes: list[str], weights: dict[str, float]
-) -> tuple[str, str, int] | None:
-    """Group equal answers (1/2 == 0.5); return the heaviest: (answer, its best node, group size)."""
+def vote_groups(ctx: RunContext, nodes: list[str]) -> dict[str, list[str]]:
+    """Nodes grouped by equal answers (1/2 == 0.5), in order; nodes with no answer left out."""
     groups: dict[str, list[str]] = defaultdict(list)
     for node in nodes:
         answer = ctx.tree.graph.nodes[node]["answer"]
@@ -54,6 +52,14 @@ def _vote(
             continue
         key = next((k for k in groups if answers_match(answer, k)), answer)
         groups[key].append(node)
+    return dict(groups)
+
+
+def _vote(
+    ctx: RunContext, nodes: list[str], weights: dict[str, float]
+) -> tuple[str, str, int] | None:
+    """The heaviest answer group: (answer, its best node, group size)."""
+    groups = vote_groups(ctx, nodes)
     if not groups:
         return None
     totals = Counter({key: sum(weights[n] for n in members) for key, members in groups.items()})

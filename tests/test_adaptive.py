@@ -1,0 +1,47 @@
+"""Adaptive compute: self-consistency that stops once the vote is settled."""
+
+import pytest
+
+from core.budget import Budget
+from core.events import AnswerChosen, NodeAdded, Status
+from core.providers.fake import FakeProvider
+from strategies import STRATEGIES
+from strategies.adaptive import p_majority_holds
+
+
+def test_the_beta_stopping_rule():
+    # Beta(a, b) with whole parameters: P(p1 > p2) is a binomial tail.
+    assert p_majority_holds(0, 0) == pytest.approx(0.5)
+    assert p_majority_holds(1, 0) == pytest.approx(0.75)
+    assert p_majority_holds(4, 0) == pytest.approx(1 - 1 / 32)  # 4 of 4 agree: 0.969
+    assert p_majority_holds(3, 0) < 0.95 < p_majority_holds(4, 0)
+    assert p_majority_holds(5, 5) == pytest.approx(0.5)
+
+
+def agreeing(request, index):
+    return "Step 1: 7 × 3 = 21. So 50 - 21 = 29. The answer is \\boxed{29}."
+
+
+def split_vote(request, index):
+    return f"The answer is \\boxed{{{[29, 30][(request.seed + index) % 2]}}}."
+
+
+@pytest.mark.parametrize(
+    ("strategy", "used"), [("adaptive_consistency", 4), ("early_stopping_consistency", 2)]
+)
+def test_an_easy_question_stops_early_and_says_what_it_saved(strategy, used, pens, arithmetic):
+    events = list(STRATEGIES[strategy](pens, FakeProvider(agreeing), arithmetic, Budget(n=16)))
+    samples = [e for e in events if isinstance(e, NodeAdded)]
+    assert len(samples) == used
+    chosen = next(e for e in events if isinstance(e, AnswerChosen))
+    assert (chosen.answer, chosen.correct) == ("29", True)
+    note = [e.text for e in events if isinstance(e, Status)][-1]
+    assert note.startswith(f"stopped at {used} of 16 samples") and "saved about" in note
+
+
+def test_a_split_vote_uses_the_whole_budget(pens, arithmetic):
+    events = list(
+        STRATEGIES["adaptive_consistency"](pens, FakeProvider(split_vote), arithmetic, Budget(n=6))
+    )
+    assert sum(isinstance(e, NodeAdded) for e in events) == 6
+    assert "never settled" in [e.text for e in events if isinstance(e, Status)][-1]
