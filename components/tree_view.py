@@ -88,7 +88,8 @@ def greyed_nodes(tree: ReasoningTree) -> set[str]:
 
 @lru_cache(maxsize=8192)
 def _label(text: str, writing: bool) -> str:
-    return node_label(text, writing)
+    """The node's label, made inert for plotly's text, which renders a subset of HTML."""
+    return html.escape(node_label(text, writing))
 
 
 @lru_cache(maxsize=8192)

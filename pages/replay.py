@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.export import build_replay_html
 from components.page_shell import through_app
 from components.run_view import cached_fold, poll_while, render_run
 from components.text import plain_markdown
@@ -51,7 +52,7 @@ if loaded is None or loaded[0] != choice:
     st.session_state.replay_playing = False
 events = loaded[1]
 
-speed_column, play_column, _ = st.columns([3, 1, 2])
+speed_column, play_column, export_column = st.columns([3, 1, 2])
 speed = speed_column.select_slider(
     "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
 )
@@ -67,6 +68,15 @@ def toggle_play() -> None:
 
 playing = st.session_state.get("replay_playing", False)
 play_column.button("Pause" if playing else "Play", on_click=toggle_play, width="stretch")
+export_column.download_button(
+    "Download as HTML",
+    data=lambda: build_replay_html(events, f"Deliberate · {options[choice]}"),
+    file_name="deliberate-run.html",
+    mime="text/html",
+    help="One file that replays this run's growing tree in any browser, offline (play, pause, "
+    "scrubber): for slides or to send.",
+    width="stretch",
+)
 
 
 def replay_panel() -> bool:
