@@ -18,7 +18,7 @@ from components.live_text import progress_line, render_live_text
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
-from core.events import NO_ANSWER, ROOT, Event, UsageRecorded
+from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
@@ -183,6 +183,19 @@ def poll_while(running: bool, body: Callable[[], bool], interval: float = POLL_S
             st.rerun()
 
     st.fragment(run_every=interval if running else None)(tick)()
+
+
+TEXT_WEIGHT = 0.125  # a replay step: a streamed text piece counts as an eighth of an event
+
+
+def advance_replay(events: Sequence[Event], index: int, steps: float) -> int:
+    """The index `steps` events after `index`, where streamed text counts TEXT_WEIGHT: text still
+    grows on screen, and a 16-beam run's text does not slow its replay sixteen-fold."""
+    budget = steps
+    while index < len(events) and budget > 0:
+        budget -= TEXT_WEIGHT if isinstance(events[index], NodeText | NodeStarted) else 1.0
+        index += 1
+    return index
 
 
 def cached_fold(

@@ -81,13 +81,17 @@ def run_batch(
     verifier: Verifier,
     base: Budget,
     on_event: Callable[[Event], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[BatchRow]:
-    """Yield one row per (problem, strategy, budget); direct and chain of thought once, at n=1."""
+    """Yield one row per (problem, strategy, budget); direct and chain of thought once, at n=1.
+
+    `should_stop` goes to each run, which then ends cleanly before its next model call."""
     for problem in problems:
         for strategy in strategies:
             for n in budgets_for(strategy, budgets):
                 events = []
-                for event in STRATEGIES[strategy](problem, provider, verifier, replace(base, n=n)):
+                budget = replace(base, n=n)
+                for event in STRATEGIES[strategy](problem, provider, verifier, budget, should_stop):
                     events.append(event)
                     if on_event is not None:
                         on_event(event)

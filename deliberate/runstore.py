@@ -7,6 +7,7 @@ readers proceed while a writer commits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -140,12 +141,12 @@ class RunStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(batches)")}
-            if "pid" not in columns:  # a store made before batches knew their process
-                db.execute("ALTER TABLE batches ADD COLUMN pid INTEGER")
-            columns = {row[1] for row in db.execute("PRAGMA table_info(batch_rows)")}
-            if "any_correct" not in columns:  # a store made before rows recorded pass@N
-                db.execute("ALTER TABLE batch_rows ADD COLUMN any_correct INTEGER")
+            # Stores made before batches knew their process, and before rows recorded pass@N.
+            for table, column in (("batches", "pid"), ("batch_rows", "any_correct")):
+                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    with contextlib.suppress(sqlite3.OperationalError):  # another process did it
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -234,7 +234,9 @@ class BatchWorker:
 
     def _on_event(self, event: Event) -> None:
         self._current.append(event)
-        if self._stop.is_set():
+        # The run in progress ends cleanly at its next model call (should_stop); the batch
+        # stops once it has, so that run keeps every call it paid for.
+        if self._stop.is_set() and isinstance(event, RunFinished):
             raise _BatchStopped
 
     def _keep(self, row: BatchRow) -> None:
@@ -259,6 +261,7 @@ class BatchWorker:
                 verifier,
                 self._base,
                 on_event=self._on_event,
+                should_stop=self._stop.is_set,
             )
             for row in rows:
                 self._keep(row)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.export import build_replay_html
 from components.page_shell import through_app
-from components.run_view import cached_fold, poll_while, render_run
+from components.run_view import advance_replay, cached_fold, poll_while, render_run
 from components.text import plain_markdown
 from deliberate.runstore import load_recording, recordings
 
@@ -82,7 +82,7 @@ export_column.download_button(
 def replay_panel() -> bool:
     index = min(st.session_state.get("replay_index", len(events)), len(events))
     if st.session_state.get("replay_playing"):
-        index = min(len(events), index + max(1, round(speed * TICK_SECONDS)))
+        index = advance_replay(events, index, max(1.0, speed * TICK_SECONDS))
         if index >= len(events):
             st.session_state.replay_playing = False
     st.session_state.replay_index = index  # before the scrubber exists in this run: allowed

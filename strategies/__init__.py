@@ -12,10 +12,10 @@ from functools import partial, update_wrapper
 from core.events import Event
 from core.providers.base import Provider
 from strategies.adaptive import adaptive_consistency, early_stopping_consistency
-from strategies.context import StrategyBody, run_strategy
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
 from strategies.refine import self_refine
+from strategies.runner import StrategyBody, run_strategy
 from strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
 from strategies.search import beam_search, dvts
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -12,13 +11,11 @@ from typing import TypeVar
 from core.budget import Budget
 from core.events import (
     ROOT,
-    AnswerChosen,
     Event,
     NodeAdded,
     NodePruned,
     NodeSelected,
     NodeStarted,
-    RunFinished,
     RunStarted,
     Status,
     StepScored,
@@ -124,6 +121,8 @@ class RunContext:
 
     def verify(self, paths: list[list[str]]) -> StepScores:
         """Run the verifier within the spending cap; its failures stop the run like any call's."""
+        if self.should_stop():
+            raise RunStopped("stopped", self.stopped_message())
         if self.budget.max_dollars is not None:
             self.caps.check_spend(self.verifier.worst_case_cost(self.problem.question, paths))
         try:
@@ -136,6 +135,12 @@ class RunContext:
         if stopped is not None:
             raise stopped
         return completions[0]
+
+    def stopped_message(self) -> str:
+        steps = sum(
+            1 for n in self.tree.graph if n != ROOT and not self.tree.graph.nodes[n]["writing"]
+        )
+        return f"stopped by you after {steps} steps; all kept"
 
     def starts(self, parent_id: str, n: int, role: str) -> list[NodeStarted]:
         """Node ids for the `n` completions of one request, announced when the call goes out."""
@@ -156,8 +161,7 @@ class RunContext:
         done: list[list[Completion]] = []
         while len(done) < len(requests):
             if self.should_stop():
-                steps = sum(1 for n in self.tree.graph if n != ROOT)
-                return done, RunStopped("stopped", f"stopped by you after {steps} steps; all kept")
+                return done, RunStopped("stopped", self.stopped_message())
             batch, tokens, dollars = [], 0, 0.0
             for request in requests[len(done) :]:
                 try:
@@ -175,7 +179,11 @@ class RunContext:
                 if starts is None:
                     answers = self.provider.generate_many(batch)
                 else:
-                    going = starts[len(done) : len(done) + len(batch)]
+                    # A request shrunk to fit a cap announces only the nodes it will write.
+                    going = [
+                        group[: request.n]
+                        for group, request in zip(starts[len(done) :], batch, strict=False)
+                    ]
                     for started in (s for group in going for s in group):
                         yield self.emit(started)
                     ids = [[s.node_id for s in group] for group in going]
@@ -379,7 +387,10 @@ class RunContext:
 
     def best_so_far(self) -> Choice:
         """When a run stops early: the best-scored finished path, else the best partial one."""
-        nodes = [n for n in self.tree.graph if n != ROOT]
+        # Nodes cut off mid-call (a failed stream) are shown, but never chosen.
+        nodes = [
+            n for n in self.tree.graph if n != ROOT and not self.tree.graph.nodes[n]["writing"]
+        ]
         if not nodes:
             return Choice(None, None, "no step was written")
         finished = [n for n in nodes if self.tree.graph.nodes[n].get("answer") is not None]
@@ -389,38 +400,3 @@ class RunContext:
         if answer is None:  # a path cut short answers only if it had already stated an answer
             answer = extract_answer(self.prefix(best), complete=False)
         return Choice(best, answer, "best path so far (run stopped early)")
-
-
-StrategyBody = Callable[[RunContext], Steps[Choice]]
-
-
-def run_strategy(
-    name: str,
-    body: StrategyBody,
-    problem,
-    provider,
-    verifier,
-    budget,
-    should_stop: Callable[[], bool] | None = None,
-) -> Iterator[Event]:
-    """Drive a strategy body and always end with exactly one AnswerChosen and one RunFinished.
-
-    `should_stop` is asked before every model call; once it says yes, the run ends there as
-    "stopped", with every finished call's nodes and costs kept."""
-    ctx = RunContext(name, problem, provider, verifier, budget)
-    ctx.should_stop = should_stop or ctx.should_stop
-    yield ctx.emit(ctx.started())
-    start = time.perf_counter()
-    try:
-        choice = yield from body(ctx)
-        reason, message = "complete", ""
-    except RunStopped as stop:
-        for call in stop.partial:
-            yield ctx.usage_event(call, "generate", None, provider.cost(call.usage))
-        choice = ctx.best_so_far()
-        reason, message = stop.reason, str(stop)
-    yield ctx.emit(
-        AnswerChosen(choice.node_id, choice.answer, problem.grade(choice.answer), choice.method)
-    )
-    elapsed = time.perf_counter() - start
-    yield ctx.emit(RunFinished(reason, message or f"finished in {elapsed:.1f} s"))

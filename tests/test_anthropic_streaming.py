@@ -2,7 +2,9 @@
 
 from collections import defaultdict
 
-from core.providers.base import GenerationRequest, Usage
+import pytest
+
+from core.providers.base import GenerationRequest, ProviderError, Usage
 from tests.fake_api_server import FakeApiServer, Reply
 from tests.test_anthropic_provider import QUESTION, claude, message
 
@@ -56,3 +58,22 @@ def test_text_and_thinking_stream_and_match_the_plain_call():
     assert len(pieces[(0, 0)]) >= 2
     assert streamed[0].thinking == plain[0].thinking == "2 and 2 make 4."
     assert streamed[0].usage == plain[0].usage == Usage(50, 40, 30, 25)
+
+
+def test_an_error_event_mid_stream_is_a_clear_provider_error():
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    request = GenerationRequest(QUESTION, max_tokens=200)
+    with (
+        FakeApiServer(lambda p, n: Reply(stream=[*events()[:6], overloaded])) as server,
+        pytest.raises(ProviderError, match="Anthropic"),
+    ):
+        claude(server).generate_many([request], lambda r, i, text: None)
+
+
+def test_a_stream_cut_short_is_not_taken_for_a_whole_reply():
+    request = GenerationRequest(QUESTION, max_tokens=200)
+    with (
+        FakeApiServer(lambda p, n: Reply(stream=events()[:7])) as server,
+        pytest.raises(ProviderError, match="ended before the reply was complete"),
+    ):
+        claude(server).generate_many([request], lambda r, i, text: None)

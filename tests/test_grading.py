@@ -80,6 +80,11 @@ def test_a_cut_off_reply_counts_only_an_answer_it_stated() -> None:
         (r"\boxed{a=1 \text{ or } a=-2}", "-2", False),
         ("She has 60 - 15 = 45 apples left.\n\nStep 4", "4", False),
         ("1. Add the two months.\n2.", "2", False),
+        ("The answer is \\$18.", "18", True),
+        ("The answer is **\\$1,200**.", "1200", True),
+        ("Answer:\n42.", "42", True),
+        ("**Answer:**\n\n5.", "5", True),
+        ("The answer is:\n\n18.", "18", True),
         (
             "<think>\nMaybe 48/2 = 24, so \\boxed{24}? Wait, April too: 48 + 24 = 72.\n</think>"
             "\n\nNatalia sold 72 clips altogether. The answer is 72.",

@@ -98,3 +98,17 @@ def test_the_live_page_shows_text_before_the_node_is_finished(monkeypatch, tmp_p
     finally:
         release.set()
     assert at.session_state["live_worker"].join(30)
+
+
+def test_replay_steps_count_streamed_text_lightly():
+    from components.run_view import advance_replay
+
+    events = [
+        NodeStarted("n1", "root"),
+        *[NodeText("n1", "word ") for _ in range(8)],
+        NodeAdded("n1", "root", "word " * 8),
+        StepScored("n1", 0.5, "arithmetic"),
+    ]
+    assert advance_replay(events, 0, 1.0) == 8  # the start and seven pieces of text
+    assert advance_replay(events, 0, 3.0) == len(events)
+    assert advance_replay(events, len(events), 5.0) == len(events)

@@ -7,8 +7,8 @@ from core.events import NodeAdded, RunFinished, Status, UsageRecorded
 from core.providers.anthropic_api import AnthropicProvider
 from core.providers.base import Usage
 from core.providers.openai_api import OpenAIProvider
-from strategies.context import run_strategy
 from strategies.native_thinking import native_thinking, thinking_plan
+from strategies.runner import run_strategy
 from tests.fake_api_server import FakeApiServer, Reply, script
 from tests.test_anthropic_provider import message
 from tests.test_openai_provider import chat

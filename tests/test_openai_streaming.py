@@ -3,9 +3,11 @@ plain call where a server refuses streaming or sends no usage (remembered)."""
 
 from collections import defaultdict
 
+import pytest
+
 from core.budget import Budget
 from core.events import NodeText, UsageRecorded
-from core.providers.base import GenerationRequest, Message, Price, Usage
+from core.providers.base import GenerationRequest, Message, Price, ProviderError, Usage
 from core.providers.openai_api import OpenAICompatibleProvider
 from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply
@@ -112,3 +114,12 @@ def test_a_server_that_ignores_stream_is_read_in_one_piece():
         (completion,) = backend.generate_many([request], lambda r, i, text: None)[0]
     assert (completion.text, completion.usage.output_tokens) == ("4", 31)
     assert "stream" in backend.dropped
+
+
+def test_a_stream_cut_short_is_not_taken_for_a_whole_reply():
+    request = GenerationRequest(QUESTION, max_tokens=50)
+    with (
+        FakeApiServer(lambda payload, number: Reply(stream=sse()[:3])) as server,
+        pytest.raises(ProviderError, match="ended before the reply was complete"),
+    ):
+        provider(server).generate_many([request], lambda r, i, text: None)

@@ -109,6 +109,7 @@ class AnthropicProvider(ApiProvider):
             self.dropped.add("stream")  # it answers a stream request with a plain reply
             return raw.http_response.read().decode()
         message: dict[str, Any] = {"content": [], "usage": {}, "stop_reason": None}
+        complete = False
         for event in raw.parse():
             data = event.model_dump()
             kind = data.get("type")
@@ -127,8 +128,10 @@ class AnthropicProvider(ApiProvider):
                 message["stop_reason"] = data["delta"].get("stop_reason")
                 usage = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}
                 message["usage"].update(usage)
-            elif kind == "error":
-                raise self.error(f"{self.service} failed mid-answer: {data.get('error')}")
+            elif kind == "message_stop":
+                complete = True
+        if not complete:
+            raise self.error(f"the stream from {self.service} ended before the reply was complete")
         return json.dumps(message)
 
     def _completions(

@@ -81,7 +81,9 @@ def stop_filtered(
     sent: dict[int, int] = {}
 
     def feed(index: int, text: str) -> None:
-        whole = texts[index] = texts.get(index, "") + text
+        # Leading whitespace goes, as it will from the reply (a continued step opens with the
+        # blank line a stripped prefill left out): a stop there is not a stop.
+        whole = texts[index] = (texts.get(index, "") + text).lstrip()
         cuts = [at for at in (whole.find(s) for s in stops) if at >= 0]
         end = min(cuts) if cuts else len(whole) - hold
         if end > sent.get(index, 0):
@@ -89,6 +91,14 @@ def stop_filtered(
             sent[index] = end
 
     return feed
+
+
+def _body_text(exc: Exception) -> str:
+    """An error reply's body; a streamed reply that was never read has none to give."""
+    try:
+        return exc.response.text
+    except Exception:
+        return getattr(exc, "message", "") or ""
 
 
 def fan_out(
@@ -175,6 +185,22 @@ class ApiProvider(Provider):
     def _post(self, body: dict, timeout: float) -> str:
         """Send one request through the SDK (with its retries); the raw reply text."""
 
+    def _streamed(self, body: dict, timeout: float, feed: Callable[[int, str], None]) -> str:
+        """`_post_streaming`, with what can go wrong mid-stream turned into a ProviderError: an
+        error event (some SDKs raise it as a status error on a 200), a dropped connection (some
+        SDKs pass the HTTP library's own errors through), a chunk that is not JSON."""
+        try:
+            return self._post_streaming(body, timeout, feed)
+        except self.sdk.APIStatusError as exc:
+            if exc.status_code < 400:  # an error event inside a 200 stream
+                raise self.error(f"{self.service} failed mid-answer: {exc.message}") from None
+            raise
+        except (self.sdk.APIError, ProviderError):
+            raise
+        except Exception as exc:  # the stream broke: a read error, a garbled chunk
+            message = f"the stream from {self.service} broke off ({type(exc).__name__}: {exc})"
+            raise self.error(message) from None
+
     def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
         """Send one request as a stream, `piece(choice, text)` as text arrives; the whole reply
         assembled into the shape `_post` returns. Only backends with `streams` implement it."""
@@ -226,12 +252,9 @@ class ApiProvider(Provider):
             try:
                 if sink is not None and self.streams and "stream" not in dropped:
                     feed = stop_filtered(lambda c, t: sink(index + c, t), request.stop)
-                    text = self._post_streaming(body, timeout, feed)
+                    text = self._streamed(body, timeout, feed)
                 else:
                     text = self._post(body, timeout)
-            except (ValueError, KeyError, TypeError) as exc:  # a stream chunk that is not JSON
-                message = f"{self.service} sent a stream that could not be read ({exc})"
-                raise self.error(message) from None
             except self.sdk.APIError as exc:
                 field = self._refused_field(exc, dropped)
                 if field is None:
@@ -266,7 +289,7 @@ class ApiProvider(Provider):
         """The request field a 400 says this model does not take, if we can do without it."""
         if not isinstance(exc, self.sdk.APIStatusError) or exc.status_code not in (400, 422):
             return None
-        message, code, param = error_details(exc.response.text)
+        message, code, param = error_details(_body_text(exc))
         if "prefill" in self.droppable and NO_PREFILL.search(message):
             field = "prefill"
         elif code in ("unsupported_parameter", "unsupported_value") or REFUSED_FIELD.search(
@@ -296,7 +319,7 @@ class ApiProvider(Provider):
         if not isinstance(exc, self.sdk.APIStatusError):
             return self.error(f"{self.service} sent a reply that could not be read ({exc})")
         status = exc.status_code
-        message, code, _ = error_details(exc.response.text)
+        message, code, _ = error_details(_body_text(exc))
         said = f" It said: {message}" if message else ""
         if status == 401:  # the server's words are left out: some echo part of the key
             source = self.key.source or "the key field"

@@ -153,6 +153,8 @@ class OpenAIProvider(ApiProvider):
                 if logprobs := (part.get("logprobs") or {}).get("content"):
                     choice.setdefault("logprobs", {"content": []})["content"] += logprobs
                 choice["finish_reason"] = part.get("finish_reason") or choice["finish_reason"]
+        if not choices or any(c["finish_reason"] is None for c in choices.values()):
+            raise self.error(f"the stream from {self.service} ended before the reply was complete")
         if usage is None:
             self.dropped.add("stream")
         return json.dumps({"choices": [choices[i] for i in sorted(choices)], "usage": usage})

@@ -25,7 +25,9 @@ _MIXED_NUMBER = re.compile(r"(?<![\d/.,])(\d+)[ \t]+(\d+)/(\d+)(?![\d/])")
 # "15 percent" or a bare "15%" outside LaTeX: math-verify reads the value but drops the "%".
 _PERCENT_WORD = re.compile(r"(?<![\d.$\\{])(\d+(?:\.\d+)?)\s*(?:%|\bper\s?cent\b)", re.IGNORECASE)
 _STEP_MARKER = re.compile(r"(?i)\*{0,2}\bstep\s+\d+\b\*{0,2}")
-_LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:#+[ \t]*)?\d+[.)](?=[ \t]|$)")
+# A list marker has text after it on its line: "2. Subtract...". A line that is only "42." is an
+# answer, not a marker.
+_LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:#+[ \t]*)?\d+[.)](?=[ \t]+\S)")
 _MAX_ANSWER_CHARS = 200  # a phrase longer than this is a sentence, not an answer
 _MAX_SYMBOLIC_CHARS = 400  # longer "answers" are prose; sympy gets slow on them
 _MAX_EXPONENT_DIGITS = 3
@@ -144,10 +146,23 @@ def _rewrite_for_parser(text: str) -> str:
     Mixed numbers ("1 1/4" is 5/4, not 1), "15 percent" (a percentage, not 15), and step or list
     markers ("Step 4", a line starting "2. "), which are never answers.
     """
+    text = text.replace("\\$", "$")  # an escaped dollar sign is currency; math-verify drops it all
     text = _MIXED_NUMBER.sub(_mixed_to_fraction, text)
     text = _PERCENT_WORD.sub(r"$\1\\%$", text)
     text = _STEP_MARKER.sub(" ", text)
-    return _LIST_MARKER.sub("", text)
+    return _LIST_MARKER.sub("", _drop_bare_list_numbers(text))
+
+
+def _drop_bare_list_numbers(text: str) -> str:
+    """A line that is only "3." after a line numbered "2." is the next list item, cut off."""
+    lines, previous = text.split("\n"), None
+    for i, line in enumerate(lines):
+        marker = re.match(r"\s*(\d+)[.)](\s*$)?", line)
+        if marker and marker.group(2) is not None and previous == int(marker.group(1)) - 1:
+            lines[i] = ""
+        if line.strip():
+            previous = int(marker.group(1)) if marker else None
+    return "\n".join(lines)
 
 
 def _mixed_to_fraction(match: re.Match[str]) -> str:
@@ -200,8 +215,9 @@ def extract_answer(text: str, *, complete: bool = True) -> str | None:
         answer = None
     if answer:
         return answer
-    words = [a for a in _phrase_answers(text) if not re.search(r"\d", a)]
-    return words[-1] if words else None
+    # What math-verify could not parse: an answer phrase's own words or number ("B", "yes").
+    phrases = [a for a in _phrase_answers(text) if re.search(r"\w", a)]
+    return phrases[-1] if phrases else None
 
 
 def has_final_answer(text: str) -> bool:
