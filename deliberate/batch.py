@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import groupby
 
@@ -82,20 +83,39 @@ def run_batch(
     base: Budget,
     on_event: Callable[[Event], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    concurrency: int = 1,
 ) -> Iterator[BatchRow]:
     """Yield one row per (problem, strategy, budget); direct and chain of thought once, at n=1.
 
-    `should_stop` goes to each run, which then ends cleanly before its next model call."""
-    for problem in problems:
-        for strategy in strategies:
-            for n in budgets_for(strategy, budgets):
-                events = []
-                budget = replace(base, n=n)
-                for event in STRATEGIES[strategy](problem, provider, verifier, budget, should_stop):
-                    events.append(event)
-                    if on_event is not None:
-                        on_event(event)
-                yield row_from_events(problem, strategy, n, events)
+    `should_stop` goes to each run, which then ends cleanly before its next model call. With
+    `concurrency` > 1 (API servers: the serving stack behind the URL spreads the load) that many
+    runs go at once; rows still come in cell order, each run is seeded as in a sequential batch,
+    and `on_event` is not called (runs interleave)."""
+    cells = [
+        (problem, strategy, n)
+        for problem in problems
+        for strategy in strategies
+        for n in budgets_for(strategy, budgets)
+    ]
+
+    def run(cell: tuple[Problem, str, int], emit: Callable[[Event], None] | None) -> BatchRow:
+        problem, strategy, n = cell
+        events = []
+        budget = replace(base, n=n)
+        for event in STRATEGIES[strategy](problem, provider, verifier, budget, should_stop):
+            events.append(event)
+            if emit is not None:
+                emit(event)
+        return row_from_events(problem, strategy, n, events)
+
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
+    if concurrency == 1:
+        for cell in cells:
+            yield run(cell, on_event)
+        return
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        yield from pool.map(lambda cell: run(cell, None), cells)
 
 
 @dataclass(frozen=True)

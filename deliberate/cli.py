@@ -14,18 +14,33 @@ from core.ledger import Ledger
 from core.problems.base import Problem
 from core.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
 from core.problems.jsonl import load_jsonl
+from core.providers import registry
 from core.providers.base import Provider
+from core.providers.prices import parse_price
+from core.providers.registry import DEFAULT_MODELS
 from core.tree import ReasoningTree
 from core.verifiers import VERIFIERS, make_verifier
 from deliberate.batch import rows_to_csv, run_batch, summarize
 from deliberate.report import format_ledger, format_summary, format_tree
 from strategies import STRATEGIES, budgets_for
 
+API_KINDS = [kind for kind in registry.KINDS if kind != "local"]
+
 
 def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verifier", choices=sorted(VERIFIERS), default="arithmetic")
-    parser.add_argument("--model", help="built-in model name or a GGUF path (local provider)")
-    parser.add_argument("--provider", default="local", help="local (default) or fake (tests)")
+    parser.add_argument(
+        "--provider",
+        default="local",
+        choices=["local", *API_KINDS, "fake"],
+        help="local (default), an API (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY or "
+        "DELIBERATE_COMPAT_API_KEY, never from arguments), or fake (tests)",
+    )
+    parser.add_argument(
+        "--model", help="built-in model name or GGUF path (local), or the API's model name"
+    )
+    parser.add_argument("--base-url", help="the server's URL (openai_compatible; optional else)")
+    parser.add_argument("--price", help='"input, output[, cached]" dollars per million tokens')
     parser.add_argument("--width", type=int, default=2, help="beam width M")
     parser.add_argument("--depth", type=int, default=8, help="maximum reasoning steps")
     parser.add_argument("--step-tokens", type=int, default=96)
@@ -70,18 +85,31 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--strategies", default="direct,chain_of_thought,best_of_n,beam_search")
     batch.add_argument("--budgets", default="1,4,16")
     batch.add_argument("--out", type=Path, default=Path("results.csv"))
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="runs at once (API servers; the embedded model serves one at a time)",
+    )
     _budget_args(batch)
     return parser
 
 
 def make_provider(args: argparse.Namespace) -> Provider:
+    """The backend the sidebar would build for the same choices; API keys come from the
+    environment only, so that none lands in shell history."""
     if args.provider == "fake":
         from core.providers.fake import FakeProvider
 
         return FakeProvider()
-    from core.providers.local import local_provider
-
-    return local_provider(args.model)
+    if args.provider == "local":
+        return registry.make_provider("local", model=args.model)
+    settings: dict[str, object] = {"model": args.model or DEFAULT_MODELS[args.provider]}
+    if args.base_url:
+        settings["base_url"] = args.base_url
+    if args.price:
+        settings["price"] = parse_price(args.price)
+    return registry.make_provider(args.provider, **settings)
 
 
 def make_budget(args: argparse.Namespace, n: int) -> Budget:
@@ -156,7 +184,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     total = len(problems) * runs_per_problem
     rows, started = [], time.perf_counter()
     _progress(0, total, started)
-    for row in run_batch(problems, strategies, budgets, provider, verifier, make_budget(args, 1)):
+    base = make_budget(args, 1)
+    cells = run_batch(
+        problems, strategies, budgets, provider, verifier, base, concurrency=args.concurrency
+    )
+    for row in cells:
         rows.append(row)
         _progress(len(rows), total, started)
     sys.stderr.write("\n")
