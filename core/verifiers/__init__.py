@@ -1,4 +1,4 @@
-"""Verifiers by name: a rule-based arithmetic PRM and a model-as-PRM judge."""
+"""Verifiers by name: a rule-based arithmetic PRM, a model-as-PRM judge, program-aided checking."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from core.providers.base import Provider
 from core.verifiers.arithmetic import ArithmeticChecker
 from core.verifiers.base import Verifier
 from core.verifiers.model_judge import ModelJudge
+from core.verifiers.program import ProgramChecker
 
 VERIFIERS: dict[str, str] = {
     "arithmetic": "Arithmetic checker: recomputes every calculation in a step (rules, free)",
     "model_judge": "Model as PRM: the model judges each step; P(yes) from its logprobs",
+    "program": "Program-aided: the model writes a Python program for the problem, run in a "
+    "sandbox; final answers that agree with it score high, steps are checked by arithmetic",
 }
 
 
@@ -19,4 +22,6 @@ def make_verifier(name: str, provider: Provider) -> Verifier:
         return ArithmeticChecker()
     if name == "model_judge":
         return ModelJudge(provider)
+    if name == "program":
+        return ProgramChecker(provider)
     raise ValueError(f"unknown verifier {name!r}; choose one of {sorted(VERIFIERS)}")
