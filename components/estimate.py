@@ -13,6 +13,7 @@ from core.budget import Budget
 from core.ledger import format_dollars
 from core.providers.base import Price, Usage
 from core.providers.local_model import MODELS
+from core.verifiers.program import PROGRAM_TOKENS
 from strategies.refine import CRITIQUE_TOKENS
 from strategies.sampling import DIRECT_TOKENS
 
@@ -83,6 +84,8 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
         return _plural(n, "sample") + " to vote on", n, sample, 0
     if strategy in ("adaptive_consistency", "early_stopping_consistency"):  # at most n
         return f"up to {_plural(n, 'sample')}, fewer once the vote settles", n, sample, 0
+    if strategy == "program_of_thought":  # n programs, run in the sandbox (no model)
+        return _plural(n, "program") + " to run and vote on", n, min(sample, 320), 0
     if strategy == "best_of_n":
         return _plural(n, "sample"), n, sample, n * depth
     if strategy == "beam_search":
@@ -124,6 +127,10 @@ def estimate_run(
     path_tokens = min(budget.max_depth, TYPICAL_DEPTH) * TYPICAL_STEP_TOKENS // 2
     input_tokens = calls * (PROMPT_TOKENS + path_tokens)
     seconds = output / tokens_per_second + input_tokens / PREFILL_TOKENS_PER_SECOND
+    if verifier == "program":  # one program written per question
+        calls, output = calls + 1, output + PROGRAM_TOKENS
+        input_tokens += PROMPT_TOKENS
+        seconds += PROGRAM_TOKENS / tokens_per_second
     if verifier == "model_judge":  # one prefill and one token per scored step
         judge_input = scored * (PROMPT_TOKENS + path_tokens)
         input_tokens += judge_input

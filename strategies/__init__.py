@@ -14,6 +14,7 @@ from core.providers.base import Provider
 from strategies.adaptive import adaptive_consistency, early_stopping_consistency
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
+from strategies.program import program_of_thought
 from strategies.refine import self_refine
 from strategies.runner import StrategyBody, run_strategy
 from strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
@@ -36,6 +37,7 @@ STRATEGIES: dict[str, Strategy] = {
         "adaptive_consistency": adaptive_consistency,
         "early_stopping_consistency": early_stopping_consistency,
         "best_of_n": best_of_n,
+        "program_of_thought": program_of_thought,
         "beam_search": beam_search,
         "dvts": dvts,
         "mcts": mcts,

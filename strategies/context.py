@@ -225,10 +225,12 @@ class RunContext:
         role: str,
         whole_answer: bool,
         node_ids: Sequence[str] = (),
+        answers: Sequence[str | None] | None = None,
     ) -> Steps[list[str]]:
         """One node per group of calls, with each call's usage; `whole_answer` nodes end the path.
 
-        `node_ids`: the ids announced by NodeStarted when the calls went out, if they were."""
+        `node_ids`: the ids announced by NodeStarted when the calls went out, if they were.
+        `answers`: each node's answer when it is not read from its text (a program's result)."""
         ids = []
         for k, calls in enumerate(groups):
             node_id = node_ids[k] if k < len(node_ids) else f"n{next(self._ids)}"
@@ -247,7 +249,9 @@ class RunContext:
             # A whole answer stands alone; a step's answer may lean on the steps before it.
             source = text if whole_answer else self.prefix(parent_id) + text
             answer = None
-            if finished and role != "critique" and all(closed for _, _, closed in parts):
+            if answers is not None:
+                answer = answers[k]
+            elif finished and role != "critique" and all(closed for _, _, closed in parts):
                 answer = extract_answer(source, complete=complete)
             tokens = sum(c.usage.output_tokens for c in calls)
             if (rest := self._shown.rest(node_id, text)) is not None:

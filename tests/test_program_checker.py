@@ -63,3 +63,18 @@ def test_a_program_that_fails_leaves_the_arithmetic_score_and_says_why(pens):
     scored = checker.score(pens.question, [path])
     assert scored.scores == checker.steps.score(pens.question, [path]).scores
     assert "Import not supported" in scored.details[0]
+
+
+def test_program_of_thought_votes_on_what_the_programs_compute(pens, arithmetic):
+    from core.budget import Budget
+    from core.events import AnswerChosen, NodeAdded, StepScored
+    from strategies import STRATEGIES
+
+    scripts = ["```python\nanswer = 50 - 7 * 3\n```", "import os", "answer = 50 - 21"]
+    provider = FakeProvider(lambda request, index: scripts[index % 3])
+    events = list(STRATEGIES["program_of_thought"](pens, provider, arithmetic, Budget(n=3)))
+    added = [e for e in events if isinstance(e, NodeAdded)]
+    assert [e.answer for e in added] == ["29", None, "29"]  # the code's result, not its text
+    assert "Import not supported" in [e for e in events if isinstance(e, StepScored)][1].detail
+    chosen = next(e for e in events if isinstance(e, AnswerChosen))
+    assert (chosen.answer, chosen.correct) == ("29", True)
