@@ -20,6 +20,7 @@ from core.providers.prices import parse_price
 from core.providers.registry import DEFAULT_MODELS
 from core.tree import ReasoningTree
 from core.verifiers import VERIFIERS, make_verifier
+from deliberate.audit import audit, format_audit, split_runs
 from deliberate.batch import rows_to_csv, run_batch, summarize
 from deliberate.report import format_ledger, format_summary, format_tree
 from strategies import STRATEGIES, budgets_for
@@ -71,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true", help="print whole steps, not previews")
     _budget_args(run)
 
+    check = commands.add_parser(
+        "audit", help="how far to trust a verifier, on runs already made (batch --events)"
+    )
+    check.add_argument("file", type=Path)
+    check.add_argument(
+        "--rescore", default="", help="verifiers to re-score the stored answers with, e.g. program"
+    )
+    check.add_argument("--provider", default="local", choices=["local", *API_KINDS, "fake"])
+    check.add_argument("--model", help="the model the re-scoring verifiers call, if any")
+    check.add_argument("--base-url")
+    check.add_argument("--price")
+
     replay = commands.add_parser("replay", help="rebuild and print a run from its JSONL events")
     replay.add_argument("file", type=Path)
     replay.add_argument("--full", action="store_true")
@@ -85,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--strategies", default="direct,chain_of_thought,best_of_n,beam_search")
     batch.add_argument("--budgets", default="1,4,16")
     batch.add_argument("--out", type=Path, default=Path("results.csv"))
+    batch.add_argument("--events", type=Path, help="also write every run's events (JSONL)")
     batch.add_argument(
         "--concurrency",
         type=int,
@@ -156,6 +170,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    with args.file.open(encoding="utf-8") as lines:
+        runs = split_runs(from_json_lines(lines))
+    own = sorted({run[0].verifier for run in runs})
+    audits = [audit([r for r in runs if r[0].verifier == name], name) for name in own]
+    names = [n for n in args.rescore.split(",") if n]
+    if names:
+        provider = make_provider(args)
+        audits += [audit(runs, f"{n} (re-scored)", make_verifier(n, provider)) for n in names]
+    print(format_audit(audits))
+    return 0
+
+
 def _progress(done: int, total: int, started: float) -> None:
     elapsed = time.perf_counter() - started
     left = elapsed / done * (total - done) if done else 0.0
@@ -193,6 +220,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         _progress(len(rows), total, started)
     sys.stderr.write("\n")
     args.out.write_text(rows_to_csv(rows), encoding="utf-8")
+    if args.events:
+        lines = (to_json_line(e) + "\n" for row in rows for e in row.events)
+        args.events.write_text("".join(lines), encoding="utf-8")
     print(format_summary(summarize(rows)))
     print(f"results: {args.out}")
     return 0
@@ -200,7 +230,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": cmd_run, "replay": cmd_replay, "batch": cmd_batch}
+    commands = {"run": cmd_run, "replay": cmd_replay, "batch": cmd_batch, "audit": cmd_audit}
     try:
         return commands[args.command](args)
     except (ValueError, RuntimeError, OSError) as exc:
