@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from core.events import NO_ANSWER
 from core.ledger import format_dollars
+from deliberate.audit import VerifierAudit
 from deliberate.batch import BatchRow, Summary
 
 DIFFICULTY_ORDER = ["easy", "medium", "hard", "unknown"]
@@ -223,3 +224,22 @@ def build_difficulty_figure(rows: Sequence[BatchRow]) -> go.Figure:
         barmode="group", yaxis={"range": [0, 105]}, xaxis={"title": {"text": "difficulty"}}
     )
     return _layout(figure, "accuracy (%)")
+
+
+def audit_frame(audits: Sequence[VerifierAudit]) -> pd.DataFrame:
+    """One row per verifier, in the words the page uses."""
+    return pd.DataFrame(
+        [
+            {
+                "verifier": a.verifier,
+                "runs": a.runs,
+                "pass@N (%)": round(100 * a.pass_at_n, 1),
+                "selection accuracy (%)": None
+                if a.selection_accuracy is None
+                else round(100 * a.selection_accuracy, 1),
+                "AUROC": None if a.auroc is None else round(a.auroc, 3),
+                "wrong above right (runs)": ", ".join(a.inversions) or "none",
+            }
+            for a in audits
+        ]
+    )

@@ -6,6 +6,7 @@ from functools import partial
 import streamlit as st
 
 from components.batch_charts import (
+    audit_frame,
     build_accuracy_figure,
     build_break_even_figure,
     build_cost_figure,
@@ -20,6 +21,7 @@ from components.run_view import poll_while
 from components.settings import render_estimate
 from components.text import plain_markdown
 from core.ledger import format_dollars
+from deliberate.audit import audit
 from deliberate.batch import rows_to_csv, summarize, summary_to_csv
 from deliberate.worker import BatchWorker
 from strategies import STRATEGIES, budgets_for
@@ -180,3 +182,15 @@ for left, right in ((charts[0], charts[1]), (charts[2], charts[3])):
                 key=f"batch_html_{name}",
                 on_click="ignore",
             )
+
+st.header("How far to trust the verifier")
+st.caption(
+    "On this batch's own runs: pass@N (some answer written was right, the ceiling a perfect "
+    "verifier could reach), selection accuracy (it chose a right answer when one existed), AUROC "
+    "(how often a right answer outscores a wrong one; 0.5 is a coin toss) and the runs where it "
+    "rated a wrong answer above every right one (open them in Replay)."
+)
+runs = [store.load_events(run_id) for run_id in store.batch_run_ids(shown) if run_id]
+if runs:
+    audited = [audit(runs, runs[0][0].verifier)]
+    st.dataframe(audit_frame(audited), hide_index=True, width="stretch")
