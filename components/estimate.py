@@ -97,6 +97,8 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
             step,
             groups * width * depth,
         )
+    if strategy == "particle_filtering":  # n particles, one step each per depth
+        return f"{_plural(n, 'particle')}, resampled by PRM weight", n * depth, step, n * depth
     if strategy == "mcts":
         return (
             f"{_plural(groups, 'MCTS iteration')} of {width} steps",

@@ -14,6 +14,7 @@ from core.providers.base import Provider
 from strategies.adaptive import adaptive_consistency, early_stopping_consistency
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
+from strategies.particles import particle_filtering
 from strategies.program import program_of_thought
 from strategies.refine import self_refine
 from strategies.runner import StrategyBody, run_strategy
@@ -40,6 +41,7 @@ STRATEGIES: dict[str, Strategy] = {
         "program_of_thought": program_of_thought,
         "beam_search": beam_search,
         "dvts": dvts,
+        "particle_filtering": particle_filtering,
         "mcts": mcts,
         "self_refine": self_refine,
         "native_thinking": native_thinking,

@@ -7,7 +7,8 @@ from strategies.context import Choice, RunContext, Steps
 from strategies.sampling import best_answer_node
 
 
-def _finish(ctx: RunContext, finished: list[str], active: list[str], why: str) -> Steps[Choice]:
+def finish(ctx: RunContext, finished: list[str], active: list[str], why: str) -> Steps[Choice]:
+    """Select the best finished path (else the best active one) as the answer."""
     best = best_answer_node(ctx, finished or active)
     yield from ctx.select([best], why)
     return Choice(best, ctx.tree.graph.nodes[best].get("answer"), why)
@@ -42,7 +43,7 @@ def beam_search(ctx: RunContext) -> Steps[Choice]:
         active = unique[: max(0, keep - len(finished))]
         yield from ctx.select(active, f"kept at depth {depth}")
         yield from ctx.prune([c for c in unique if c not in active], f"cut at depth {depth}")
-    return (yield from _finish(ctx, finished, active, f"best of {len(finished)} finished beams"))
+    return (yield from finish(ctx, finished, active, f"best of {len(finished)} finished beams"))
 
 
 def dvts(ctx: RunContext) -> Steps[Choice]:
@@ -68,4 +69,4 @@ def dvts(ctx: RunContext) -> Steps[Choice]:
             yield from ctx.select([leaves[i]], f"subtree {i + 1}: best at depth {depth}")
             yield from ctx.prune([c for c in candidates if c != leaves[i]], "lower PRM score")
     finished = [leaf for leaf in leaves if ctx.tree.graph.nodes[leaf].get("answer") is not None]
-    return (yield from _finish(ctx, finished, leaves, f"best of {subtrees} subtrees"))
+    return (yield from finish(ctx, finished, leaves, f"best of {subtrees} subtrees"))

@@ -45,3 +45,21 @@ def test_a_split_vote_uses_the_whole_budget(pens, arithmetic):
     )
     assert sum(isinstance(e, NodeAdded) for e in events) == 6
     assert "never settled" in [e.text for e in events if isinstance(e, Status)][-1]
+
+
+def test_particle_filtering_resamples_in_proportion_to_prm_weights(pens, arithmetic):
+    from core.events import NodePruned, NodeSelected
+    from core.tree import ReasoningTree
+
+    budget = Budget(n=6, max_depth=4, step_tokens=40, seed=3)
+    events = list(STRATEGIES["particle_filtering"](pens, FakeProvider(), arithmetic, budget))
+    tree = ReasoningTree.from_events(events)
+    depth_one = list(tree.graph.successors("root"))
+    assert len(depth_one) == 6  # every particle wrote a first step
+    resampled = [e for e in events if isinstance(e, NodeSelected) and "resampled" in e.reason]
+    dropped = [e for e in events if isinstance(e, NodePruned)]
+    assert resampled and all(e.node_id in tree.graph for e in resampled + dropped)
+    assert next(e for e in events if isinstance(e, AnswerChosen)).node_id is not None
+    # The same seed resamples the same way.
+    same = list(STRATEGIES["particle_filtering"](pens, FakeProvider(), arithmetic, budget))
+    assert ReasoningTree.from_events(same).signature() == tree.signature()
