@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from components.cost_meter import render_cost_meter
+from components.explain import render_explanations, sentence
 from components.live_text import progress_line, render_live_text
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.text import plain_markdown
@@ -33,6 +34,7 @@ class RunFold:
     tree: ReasoningTree = field(default_factory=ReasoningTree)
     ledger: Ledger = field(default_factory=Ledger)
     usage: dict[str, UsageRecorded] = field(default_factory=dict)
+    why: list[str] = field(default_factory=list)  # a sentence per decision (components.explain)
     applied: int = 0
 
     @classmethod
@@ -45,6 +47,8 @@ class RunFold:
         for event in events[self.applied - offset :]:
             self.tree.apply(event)
             self.ledger.apply(event)
+            if (said := sentence(event, self.tree)) is not None:
+                self.why.append(said)
             if isinstance(event, UsageRecorded) and event.node_id is not None:
                 self.usage[event.node_id] = event
             self.applied += 1
@@ -134,9 +138,10 @@ def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
             selection_mode="points",
             width="stretch",
         )
-    if live:
-        with text_column:
+    with text_column if live else st.container():
+        if live:
             render_live_text(tree)
+        render_explanations(fold.why)
     steps = len(tree) - 1
     st.caption(
         f"The reasoning tree: {steps} step{'' if steps == 1 else 's'}. Colour = PRM score "

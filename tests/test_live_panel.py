@@ -112,3 +112,24 @@ def test_replay_steps_count_streamed_text_lightly():
     assert advance_replay(events, 0, 1.0) == 8  # the start and seven pieces of text
     assert advance_replay(events, 0, 3.0) == len(events)
     assert advance_replay(events, len(events), 5.0) == len(events)
+
+
+def test_every_cut_and_choice_is_explained_in_plain_words():
+    from components.explain import explain
+    from core.events import AnswerChosen, NodeSelected
+
+    events = [
+        RunStarted("r", "beam_search", "q", "72", "fake", "m", "arithmetic"),
+        NodeAdded("n1", "root", "48 / 2 = 24"),
+        StepScored("n1", 0.9, "arithmetic", "1 claim checked, all right"),
+        NodeAdded("n2", "root", "48 / 2 = 25"),
+        StepScored("n2", 0.05, "arithmetic", "wrong: 48 / 2 = 25 (is 24)"),
+        NodeSelected("n1", "kept at depth 1"),
+        NodePruned("n2", "cut at depth 1"),
+        AnswerChosen("n1", "72", True, "best of 1 finished beams"),
+    ]
+    assert explain(events) == [
+        "step 1 (n2) claims 48 / 2 = 25; the checker computes 24, so this branch was cut "
+        "(cut at depth 1)",
+        "chose the answer 72 by best of 1 finished beams; it is right",
+    ]
