@@ -60,11 +60,11 @@ def test_openai_reasoning_effort_run(pens, arithmetic):
     assert events[-1].reason == "complete" and events[-2].correct is True
 
 
-def test_anthropic_extended_thinking_run(pens, arithmetic):
+def test_anthropic_extended_thinking_run(pens, arithmetic):  # a model that takes a budget
     thinking = {"type": "thinking", "thinking": "Change is 50 minus cost.", "signature": "c2ln"}
     with FakeApiServer(script(Reply(body=message(thinking, ANSWER)))) as server:
         provider = AnthropicProvider(
-            "claude-sonnet-4-6", api_key="sk-ant-test-123456", base_url=server.url
+            "claude-sonnet-4-5", api_key="sk-ant-test-123456", base_url=server.url
         )
         events = run(provider, pens, arithmetic, Budget(n=9, max_depth=4, step_tokens=64))
     (body,) = server.payloads

@@ -15,12 +15,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
 
-from core.providers.api import ApiProvider, continuation, cut_at_stops
+from core.providers.api import (
+    ApiProvider,
+    continuation,
+    cut_at_stops,
+    error_body,
+    error_details,
+)
 from core.providers.base import (
     Completion,
     GenerationRequest,
@@ -32,6 +39,26 @@ from core.providers.keys import require_key
 from core.providers.prices import lookup_price
 
 MIN_THINKING_TOKENS = 1024  # the API's least budget_tokens
+# Thinking budgets in tokens as effort levels, for models that take only an effort.
+EFFORTS = ((2_048, "low"), (8_192, "medium"), (24_576, "high"))
+THINKING_REFUSED = re.compile(r"thinking|budget_tokens|adaptive|effort", re.IGNORECASE)
+
+
+def takes_adaptive_thinking(model: str) -> bool:
+    """Claude 4.6 and later take adaptive thinking with an effort level (Opus 4.7 refuses the
+    manual budget); older models take only the manual budget (providers-2026 reference)."""
+    match = re.search(r"claude-(?:opus|sonnet|haiku)-(\d+)-(\d{1,2})(?!\d)", model)
+    if not match:
+        return False
+    major, minor = int(match.group(1)), int(match.group(2))
+    return (major, minor) >= (4, 6)
+
+
+def effort_for(thinking_tokens: int) -> str:
+    """The effort level nearest to a thinking budget in tokens."""
+    return next((level for limit, level in EFFORTS if thinking_tokens <= limit), "max")
+
+
 FINISH = {"max_tokens": "length", "model_context_window_exceeded": "length"}
 
 
@@ -41,7 +68,7 @@ class AnthropicProvider(ApiProvider):
     sdk = anthropic
     native_thinking = True
     streams = True  # server-sent message events; see _post_streaming
-    droppable = ("prefill", "stream")
+    droppable = ("prefill", "stream", "thinking_form")
 
     def __init__(
         self,
@@ -83,8 +110,25 @@ class AnthropicProvider(ApiProvider):
         if stops := [stop for stop in request.stop if stop.strip()]:
             body["stop_sequences"] = stops
         if request.thinking_tokens:
-            body["thinking"] = {"type": "enabled", "budget_tokens": self._thinking_budget(request)}
+            # The form the model takes; a 400 naming thinking flips it, once, for good.
+            adaptive = takes_adaptive_thinking(self.model) != ("thinking_form" in dropped)
+            if adaptive:
+                # Summarized: newer models hide the thinking text unless asked for it.
+                body["thinking"] = {"type": "adaptive", "display": "summarized"}
+                body["output_config"] = {"effort": effort_for(request.thinking_tokens)}
+            else:
+                budget = self._thinking_budget(request)
+                body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         return body
+
+    def _refused_field(self, exc: Exception, dropped: frozenset[str]) -> str | None:
+        """Besides the shared cases: a 400 about the thinking form means the other form."""
+        status = getattr(exc, "status_code", None)
+        if status == 400 and "thinking_form" not in dropped:
+            message, _, _ = error_details(error_body(exc))
+            if THINKING_REFUSED.search(message):
+                return "thinking_form"
+        return super()._refused_field(exc, dropped)
 
     def _thinking_budget(self, request: GenerationRequest) -> int:
         """The thinking budget, below max_tokens as the API requires (thinking counts within it)."""

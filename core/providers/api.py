@@ -93,7 +93,7 @@ def stop_filtered(
     return feed
 
 
-def _body_text(exc: Exception) -> str:
+def error_body(exc: Exception) -> str:
     """An error reply's body; a streamed reply that was never read has none to give."""
     try:
         return exc.response.text
@@ -289,7 +289,7 @@ class ApiProvider(Provider):
         """The request field a 400 says this model does not take, if we can do without it."""
         if not isinstance(exc, self.sdk.APIStatusError) or exc.status_code not in (400, 422):
             return None
-        message, code, param = error_details(_body_text(exc))
+        message, code, param = error_details(error_body(exc))
         if "prefill" in self.droppable and NO_PREFILL.search(message):
             field = "prefill"
         elif code in ("unsupported_parameter", "unsupported_value") or REFUSED_FIELD.search(
@@ -319,7 +319,7 @@ class ApiProvider(Provider):
         if not isinstance(exc, self.sdk.APIStatusError):
             return self.error(f"{self.service} sent a reply that could not be read ({exc})")
         status = exc.status_code
-        message, code, _ = error_details(_body_text(exc))
+        message, code, _ = error_details(error_body(exc))
         said = f" It said: {message}" if message else ""
         if status == 401:  # the server's words are left out: some echo part of the key
             source = self.key.source or "the key field"
