@@ -64,7 +64,7 @@ def test_anthropic_extended_thinking_run(pens, arithmetic):  # a model that take
     thinking = {"type": "thinking", "thinking": "Change is 50 minus cost.", "signature": "c2ln"}
     with FakeApiServer(script(Reply(body=message(thinking, ANSWER)))) as server:
         provider = AnthropicProvider(
-            "claude-sonnet-4-5", api_key="sk-ant-test-123456", base_url=server.url
+            "claude-haiku-4-5", api_key="sk-ant-test-123456", base_url=server.url
         )
         events = run(provider, pens, arithmetic, Budget(n=9, max_depth=4, step_tokens=64))
     (body,) = server.payloads
