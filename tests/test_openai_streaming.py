@@ -123,3 +123,21 @@ def test_a_stream_cut_short_is_not_taken_for_a_whole_reply():
         pytest.raises(ProviderError, match="ended before the reply was complete"),
     ):
         provider(server).generate_many([request], lambda r, i, text: None)
+
+
+def test_a_reasoning_server_gets_the_thinking_budget_and_a_refused_field_is_dropped():
+    def respond(payload, number):
+        if "thinking_token_budget" in payload:
+            return error(400, "Unrecognized request argument: 'thinking_token_budget'")
+        return Reply(body=chat(content="4", reasoning_content="two and two"))
+
+    request = GenerationRequest(
+        QUESTION, max_tokens=900, thinking_tokens=600, reasoning_effort="low"
+    )
+    with FakeApiServer(respond) as server:
+        backend = OpenAICompatibleProvider("qwq", server.url, reasoning=True, max_retries=0)
+        (completion,) = backend.generate(request)
+    assert server.payloads[0]["thinking_budget_tokens"] == 600
+    assert "thinking_token_budget" not in server.payloads[1]
+    assert server.payloads[1]["thinking_budget_tokens"] == 600
+    assert completion.thinking == "two and two"

@@ -29,6 +29,7 @@ from core.providers.keys import ApiKey, find_key, require_key
 from core.providers.prices import PriceQuote, lookup_price
 
 MAX_STOPS = 4  # the API's limit
+THINKING_BUDGET_FIELDS = ("thinking_budget_tokens", "thinking_token_budget")  # llama.cpp, vLLM
 MAX_TOP_LOGPROBS = 20  # likewise
 NO_KEY = "no-key"  # servers without auth still need some bearer token from the SDK
 
@@ -218,10 +219,25 @@ class OpenAIProvider(ApiProvider):
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
-    """Any server with OpenAI's chat completions: base URL, optional key, model name."""
+    """Any server with OpenAI's chat completions: base URL, optional key, model name.
+
+    A reasoning model's thinking budget goes in the fields the servers take: llama.cpp's
+    `thinking_budget_tokens`, vLLM's `thinking_token_budget` (a server that refuses one has it
+    dropped, as any refused field)."""
 
     name = "openai_compatible"
     token_fields = ("max_tokens", "max_completion_tokens")
+    droppable = (*OpenAIProvider.droppable, *THINKING_BUDGET_FIELDS)
+
+    def _body(
+        self, request: GenerationRequest, n: int, index: int, dropped: frozenset[str]
+    ) -> dict:
+        body = super()._body(request, n, index, dropped)
+        if request.thinking_tokens and self.native_thinking:
+            extra = {f: request.thinking_tokens for f in THINKING_BUDGET_FIELDS if f not in dropped}
+            if extra:
+                body["extra_body"] = extra
+        return body
 
     def __init__(
         self,
