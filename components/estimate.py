@@ -97,6 +97,8 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
             step,
             groups * width * depth,
         )
+    if strategy == "tree_of_thoughts":  # n thoughts per level, 3 one-word votes on each
+        return f"{_plural(n, 'thought')} per level, the model votes on each", n * depth, step, 0
     if strategy == "particle_filtering":  # n particles, one step each per depth
         return f"{_plural(n, 'particle')}, resampled by PRM weight", n * depth, step, n * depth
     if strategy == "mcts":

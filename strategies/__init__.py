@@ -20,6 +20,7 @@ from strategies.refine import self_refine
 from strategies.runner import StrategyBody, run_strategy
 from strategies.sampling import best_of_n, chain_of_thought, direct, self_consistency
 from strategies.search import beam_search, dvts
+from strategies.tree_of_thoughts import tree_of_thoughts
 
 Strategy = Callable[..., Iterator[Event]]  # (Problem, Provider, Verifier, Budget[, should_stop])
 
@@ -42,6 +43,7 @@ STRATEGIES: dict[str, Strategy] = {
         "beam_search": beam_search,
         "dvts": dvts,
         "particle_filtering": particle_filtering,
+        "tree_of_thoughts": tree_of_thoughts,
         "mcts": mcts,
         "self_refine": self_refine,
         "native_thinking": native_thinking,

@@ -63,3 +63,28 @@ def test_particle_filtering_resamples_in_proportion_to_prm_weights(pens, arithme
     # The same seed resamples the same way.
     same = list(STRATEGIES["particle_filtering"](pens, FakeProvider(), arithmetic, budget))
     assert ReasoningTree.from_events(same).signature() == tree.signature()
+
+
+def test_tree_of_thoughts_keeps_the_states_the_model_votes_for(pens, arithmetic):
+    from core.events import NodePruned, StepScored, UsageRecorded
+    from core.providers.fake import arithmetic_script
+    from strategies.tree_of_thoughts import VALUE_PROMPT
+
+    def script(request, index):
+        if request.messages[0].content == VALUE_PROMPT:
+            wrong = "= 13" in request.messages[1].content  # the fake's slips add one
+            return "impossible" if wrong else ["sure", "likely", "sure"][index]
+        return arithmetic_script(request, index)
+
+    budget = Budget(n=4, width=2, max_depth=3, step_tokens=40, seed=2)
+    events = list(STRATEGIES["tree_of_thoughts"](pens, FakeProvider(script), arithmetic, budget))
+    votes = [e for e in events if isinstance(e, StepScored)]
+    assert votes and all(e.detail.startswith("votes: ") for e in votes)
+    assert {e.score for e in votes} <= {0.0, 5 / 6}
+    verify = [e for e in events if isinstance(e, UsageRecorded) and e.role == "verify"]
+    assert len(verify) == 3 * len(votes)  # three votes per state, ledgered as verification
+    pruned = {e.node_id for e in events if isinstance(e, NodePruned)}
+    kept_scores = [e.score for e in votes if e.node_id not in pruned]
+    assert next(e for e in events if isinstance(e, AnswerChosen)).node_id is not None
+    if pruned:  # what was cut never outvoted what was kept
+        assert max(kept_scores) >= max(e.score for e in votes if e.node_id in pruned)
