@@ -17,7 +17,7 @@ import streamlit as st
 from core.problems.base import Problem
 from core.providers.base import GenerationRequest, Message
 from core.providers.choice import ProviderChoice
-from strategies.context import SOLVE_PROMPT
+from strategies.steps import SOLVE_PROMPT
 
 log = logging.getLogger(__name__)
 

@@ -35,24 +35,11 @@ from core.verifiers.aggregate import aggregate
 from core.verifiers.base import StepScores, Verifier
 from core.verifiers.grading import extract_answer, has_final_answer, split_thinking
 from strategies.caps import Caps, RunStopped
+from strategies.steps import SOLVE_PROMPT, is_lead_in
 from strategies.streaming import ShownText, streamed_call
 
 T = TypeVar("T")
 Steps = Generator[Event, None, T]
-
-SOLVE_PROMPT = (
-    "Solve the problem step by step. Write each step as one short paragraph and leave a blank "
-    "line between steps. Check each calculation. Do not write code. {answer_format}"
-)
-
-
-def is_lead_in(text: str) -> bool:
-    """A heading or an announcement ("Step 2: find the total.**", "as follows:") without content."""
-    if not text or has_final_answer(text):
-        return False
-    one_line = "\n" not in text
-    heading = one_line and (text.startswith("#") or (text.startswith("**") and text.endswith("**")))
-    return text.endswith((":", ":**")) or heading
 
 
 @dataclass(frozen=True)

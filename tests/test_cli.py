@@ -7,7 +7,7 @@ from core.budget import Budget
 from core.events import from_json_lines
 from core.tree import ReasoningTree
 from deliberate.cli import main
-from strategies.context import is_lead_in
+from strategies.steps import is_lead_in
 
 TINY = Budget(n=4, max_depth=3, step_tokens=40, seed=5)
 
