@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from core.budget import Budget
 from core.events import from_json_lines, to_json_line
@@ -20,10 +21,13 @@ from core.providers.prices import parse_price
 from core.providers.registry import DEFAULT_MODELS
 from core.tree import ReasoningTree
 from core.verifiers import VERIFIERS, make_verifier
+from core.verifiers.base import Verifier
 from deliberate.audit import audit, format_audit, split_runs
-from deliberate.batch import rows_to_csv, run_batch, summarize
+from deliberate.batch import rows_to_csv, summarize
 from deliberate.report import format_ledger, format_summary, format_tree
-from strategies import STRATEGIES, budgets_for
+from deliberate.runstore import RunStore
+from deliberate.worker import BatchWorker
+from strategies import STRATEGIES
 
 API_KINDS = [kind for kind in registry.KINDS if kind != "local"]
 
@@ -102,8 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--concurrency",
         type=int,
-        default=1,
-        help="runs at once (API servers; the embedded model serves one at a time)",
+        help="runs at once (API servers; the embedded model serves one at a time); default 1, "
+        "or the stored batch's with --resume",
+    )
+    batch.add_argument(
+        "--max-batch-dollars",
+        type=float,
+        help="spending cap for the whole batch: once reached, no new run starts and running "
+        "ones stop before their next model call (calls already out still finish)",
+    )
+    batch.add_argument(
+        "--resume",
+        metavar="BATCH_ID",
+        help="run the missing cells of a stored batch, with its stored problems, strategies, "
+        "budgets, seeds, provider and verifier (the store is in DELIBERATE_DATA_DIR)",
     )
     _budget_args(batch)
     return parser
@@ -191,41 +207,84 @@ def _progress(done: int, total: int, started: float) -> None:
     sys.stderr.flush()
 
 
-def cmd_batch(args: argparse.Namespace) -> int:
+def batch_setup(args: argparse.Namespace) -> dict[str, Any]:
+    """The provider and verifier options a resume rebuilds the backend from (never a key)."""
+    names = ("provider", "model", "base_url", "price", "verifier")
+    return {name: getattr(args, name) for name in names}
+
+
+def _new_batch(args: argparse.Namespace, store: RunStore) -> BatchWorker:
     if args.file:
         problems: list[Problem] = load_jsonl(args.file)
     else:
         problems = load_problem_set(args.set, seed=args.set_seed, size=args.size or 20)
     problems = problems[: args.size] if args.size else problems
-
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown:
-        raise ValueError(f"unknown strategies {unknown}; choose from {sorted(STRATEGIES)}")
     budgets = [int(b) for b in args.budgets.split(",")]
-    for n in budgets:
-        make_budget(args, n)  # validate every budget before spending any compute
-    provider = make_provider(args)
-    verifier = make_verifier(args.verifier, provider)
-    runs_per_problem = sum(len(budgets_for(s, budgets)) for s in strategies)
-    total = len(problems) * runs_per_problem
-    rows, started = [], time.perf_counter()
-    _progress(0, total, started)
-    base = make_budget(args, 1)
-    cells = run_batch(
-        problems, strategies, budgets, provider, verifier, base, concurrency=args.concurrency
+    setup = batch_setup(args)
+    return BatchWorker(
+        problems,
+        strategies,
+        budgets,
+        lambda: _backend(setup),
+        make_budget(args, 1),
+        store,
+        label=f"{len(problems)} problems × {', '.join(strategies)} × N={budgets} (CLI)",
+        concurrency=args.concurrency or 1,
+        max_batch_dollars=args.max_batch_dollars,
+        setup=setup,
     )
-    for row in cells:
-        rows.append(row)
-        _progress(len(rows), total, started)
+
+
+def _backend(setup: dict[str, Any]) -> tuple[Provider, Verifier]:
+    provider = make_provider(argparse.Namespace(**setup))
+    return provider, make_verifier(setup["verifier"], provider)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    store = RunStore()
+    if args.resume:
+        setup = store.batch(args.resume).config.get("setup") or {}
+        if "provider" not in setup:
+            raise ValueError(f"batch {args.resume} was not run from the command line: resume it "
+                             "from the cost page")  # fmt: skip
+        worker = BatchWorker.resume(
+            store,
+            args.resume,
+            lambda: _backend(setup),
+            concurrency=args.concurrency,
+            max_batch_dollars=args.max_batch_dollars,
+        )
+    else:
+        worker = _new_batch(args, store)
+    sys.stderr.write(f"batch {worker.batch_id}: if it is cut off, --resume {worker.batch_id}\n")
+    started = time.perf_counter()
+    worker.start()
+    try:
+        while not worker.join(0.2):
+            _progress(len(worker.rows()), worker.total_runs, started)
+    except KeyboardInterrupt:  # Ctrl-C: the runs under way stop at their next call, rows kept
+        worker.stop()
+        worker.join()
+    rows = worker.rows()
+    _progress(len(rows), worker.total_runs, started)
     sys.stderr.write("\n")
     args.out.write_text(rows_to_csv(rows), encoding="utf-8")
     if args.events:
-        lines = (to_json_line(e) + "\n" for row in rows for e in row.events)
+        runs = [store.load_events(run_id) for run_id in store.batch_run_ids(worker.batch_id or "")]
+        lines = (to_json_line(e) + "\n" for events in runs for e in events)
         args.events.write_text("".join(lines), encoding="utf-8")
-    print(format_summary(summarize(rows)))
+    if rows:
+        print(format_summary(summarize(rows)))
     print(f"results: {args.out}")
-    return 0
+    if worker.status == "complete":
+        return 0
+    if worker.status == "error":
+        print(f"error: {worker.message}", file=sys.stderr)
+    else:
+        print(f"The batch was {worker.message}.")
+    print(f"Rows kept; run the missing cells with --resume {worker.batch_id}")
+    return 2 if worker.status == "error" else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -233,6 +292,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"run": cmd_run, "replay": cmd_replay, "batch": cmd_batch, "audit": cmd_audit}
     try:
         return commands[args.command](args)
-    except (ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, RuntimeError, OSError, KeyError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
