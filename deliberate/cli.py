@@ -20,8 +20,9 @@ from core.providers.base import Provider
 from core.providers.prices import parse_price
 from core.providers.registry import DEFAULT_MODELS
 from core.tree import ReasoningTree
-from core.verifiers import VERIFIERS, make_verifier
+from core.verifiers import VERIFIERS, make_verifier, verifier_parts
 from core.verifiers.base import Verifier
+from core.verifiers.served import KEY_VARIABLE, PrmServer
 from deliberate.audit import audit, format_audit, split_runs
 from deliberate.batch import rows_to_csv, summarize
 from deliberate.report import format_ledger, format_summary, format_tree
@@ -32,8 +33,35 @@ from strategies import STRATEGIES
 API_KINDS = [kind for kind in registry.KINDS if kind != "local"]
 
 
+def verifier_name(text: str) -> str:
+    """A verifier or a combination of them, checked before any run starts."""
+    try:
+        verifier_parts(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
+def _prm_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prm-url",
+        help=f"served_prm / shepherd_prm: the PRM server, e.g. http://localhost:8000 (a key, if "
+        f"needed, from {KEY_VARIABLE})",
+    )
+    parser.add_argument("--prm-model", help="the served PRM's model name")
+    parser.add_argument("--prm-price", help='the PRM\'s "input, output" dollars per million tokens')
+    parser.add_argument("--prm-timeout", type=float, default=30.0, help="seconds per PRM call")
+
+
 def _budget_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--verifier", choices=sorted(VERIFIERS), default="arithmetic")
+    parser.add_argument(
+        "--verifier",
+        type=verifier_name,
+        default="arithmetic",
+        help=f"one of {', '.join(VERIFIERS)}; or several joined by > (the first decides, the "
+        f"next break ties) or + (their mean), e.g. served_prm+arithmetic",
+    )
+    _prm_args(parser)
     parser.add_argument(
         "--provider",
         default="local",
@@ -83,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--rescore", default="", help="verifiers to re-score the stored answers with, e.g. program"
     )
+    _prm_args(check)
     check.add_argument("--provider", default="local", choices=["local", *API_KINDS, "fake"])
     check.add_argument("--model", help="the model the re-scoring verifiers call, if any")
     check.add_argument("--base-url")
@@ -142,6 +171,14 @@ def make_provider(args: argparse.Namespace) -> Provider:
     return registry.make_provider(args.provider, **settings)
 
 
+def make_prm(args: argparse.Namespace) -> PrmServer | None:
+    """The PRM server named by --prm-url and --prm-model, if any; its key from the environment."""
+    if not (args.prm_url or args.prm_model):
+        return None
+    price = parse_price(args.prm_price) if args.prm_price else None
+    return PrmServer.from_env(args.prm_url or "", args.prm_model or "", price, args.prm_timeout)
+
+
 def make_budget(args: argparse.Namespace, n: int) -> Budget:
     return Budget(
         n=n,
@@ -166,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     budget = make_budget(args, args.n)
     provider = make_provider(args)
-    verifier = make_verifier(args.verifier, provider)
+    verifier = make_verifier(args.verifier, provider, make_prm(args))
     events = []
     for event in STRATEGIES[args.strategy](problem, provider, verifier, budget):
         events.append(event)
@@ -194,7 +231,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     names = [n for n in args.rescore.split(",") if n]
     if names:
         provider = make_provider(args)
-        audits += [audit(runs, f"{n} (re-scored)", make_verifier(n, provider)) for n in names]
+        prm = make_prm(args)
+        audits += [audit(runs, f"{n} (re-scored)", make_verifier(n, provider, prm)) for n in names]
     print(format_audit(audits))
     return 0
 
@@ -210,6 +248,7 @@ def _progress(done: int, total: int, started: float) -> None:
 def batch_setup(args: argparse.Namespace) -> dict[str, Any]:
     """The provider and verifier options a resume rebuilds the backend from (never a key)."""
     names = ("provider", "model", "base_url", "price", "verifier")
+    names += ("prm_url", "prm_model", "prm_price", "prm_timeout")
     return {name: getattr(args, name) for name in names}
 
 
@@ -221,6 +260,8 @@ def _new_batch(args: argparse.Namespace, store: RunStore) -> BatchWorker:
     problems = problems[: args.size] if args.size else problems
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     budgets = [int(b) for b in args.budgets.split(",")]
+    for n in budgets:
+        make_budget(args, n)  # validate every budget before spending any compute
     setup = batch_setup(args)
     return BatchWorker(
         problems,
@@ -237,8 +278,9 @@ def _new_batch(args: argparse.Namespace, store: RunStore) -> BatchWorker:
 
 
 def _backend(setup: dict[str, Any]) -> tuple[Provider, Verifier]:
-    provider = make_provider(argparse.Namespace(**setup))
-    return provider, make_verifier(setup["verifier"], provider)
+    options = argparse.Namespace(**{"prm_url": None, "prm_model": None, **setup})
+    provider = make_provider(options)
+    return provider, make_verifier(setup["verifier"], provider, make_prm(options))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
