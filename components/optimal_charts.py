@@ -86,30 +86,31 @@ def break_even_clause(rows: Sequence[BatchRow], group: str) -> tuple[str, str]:
     if not wins:
         best = min(system_2, key=lambda s: s.per_solved)
         spent = (
-            "solved none"
+            " solved none"
             if best.solved == 0
-            else f"{best.strategy} at N={best.budget}, {_amount(best.per_solved, dollars)}"
+            else f", {best.strategy} at N={best.budget}, costs {_amount(best.per_solved, dollars)}"
         )
         return f"never on {where}", (
             f"On {where}, System 2 never costs less per solved problem than System 1: {base}; "
-            f"the cheapest System 2 {spent}."
+            f"the cheapest System 2{spent}."
         )
     first = wins[0]
     suffix = wins == budgets[budgets.index(first) :]
-    when = f"from N={first} on" if suffix else "at N=" + ", ".join(str(n) for n in wins)
+    when = f"from N={first}" if suffix else "at N=" + ", ".join(str(n) for n in wins)
     at = cheapest[first]
     return f"{when} on {where}", (
-        f"On {where}, System 2 costs less per solved problem than System 1 {when}: {base}; "
-        f"{at.strategy} at N={first} {_amount(at.per_solved, dollars)}."
+        f"On {where}, System 2 costs less per solved problem than System 1 {when}"
+        f"{' on' if suffix else ''}: {base}; "
+        f"{at.strategy} at N={first} costs {_amount(at.per_solved, dollars)}."
     )
 
 
 def break_even(rows: Sequence[BatchRow], bins: dict[str, str]) -> list[str]:
-    """The headline ("System 2 costs less per solved problem than System 1 from N=4 on hard
-    problems; never on easy problems.") and then one sentence with figures per group."""
+    """The headline ("System 2 costs less per solved problem than System 1: never on all problems;
+    never on easy problems; from N=4 on hard problems.") then a sentence with figures per group."""
     clauses = [break_even_clause(rows_in(rows, bins, g), g) for g in groups(bins)]
     headline = (
-        "System 2 costs less per solved problem than System 1 "
+        "System 2 costs less per solved problem than System 1: "
         + "; ".join(short for short, _ in clauses)
         + "."
     )
