@@ -15,6 +15,8 @@ from deliberate.batch import BatchRow, Summary
 
 DIFFICULTY_ORDER = ["easy", "medium", "hard", "unknown"]
 SYSTEM_1 = "direct"
+COMPUTE_OPTIMAL = "compute_optimal"
+OPTIMAL_LINE = {"width": 5, "color": "#8250df"}  # the per-problem choice, drawn over the rest
 
 
 def summary_frame(summaries: Sequence[Summary], highlight: Summary | None = None) -> pd.DataFrame:
@@ -106,6 +108,7 @@ def build_accuracy_figure(
                 x=[s.budget for s in graded],
                 y=[100 * s.accuracy for s in graded],
                 mode="lines+markers",
+                line=OPTIMAL_LINE if strategy == COMPUTE_OPTIMAL else None,
             )
         )
     if target is not None:

@@ -14,6 +14,7 @@ from core.tree import ReasoningTree
 @dataclass(frozen=True)
 class RunFacts:
     strategy: str
+    model: str
     steps: int
     branches: int
     scored: int
@@ -38,6 +39,7 @@ def run_facts(events: Sequence[Event]) -> RunFacts:
     pruned = Counter(g.nodes[n]["depth"] for n in nodes if g.nodes[n]["pruned"])
     return RunFacts(
         strategy=tree.started.strategy if tree.started else "unknown",
+        model=tree.started.model if tree.started else "unknown",
         steps=len(nodes),
         branches=len(tree.leaves()),
         scored=sum(g.nodes[n]["score"] is not None for n in nodes),
@@ -131,4 +133,50 @@ def build_comparison_summary(system_1: Sequence[Event], system_2: Sequence[Event
         sentences.append(_verdict(s1, s2, tokens))
     if "stopped" in (s1.finish, s2.finish) or "error" in (s1.finish, s2.finish):
         sentences.append("One run did not finish normally, so this compares partial work.")
+    return sentences
+
+
+def _per_correct(facts: RunFacts) -> str:
+    if not facts.correct:
+        return "no correct answer to divide by"
+    return f"{format_dollars(facts.cost_usd)} per correct answer"
+
+
+def build_bigger_model_summary(thinking: Sequence[Event], bigger: Sequence[Event]) -> list[str]:
+    """A small model thinking against a bigger model answering at once: each one's cost, and
+    which is cheaper per correct answer (on this one problem)."""
+    small, big = run_facts(thinking), run_facts(bigger)
+    name = small.strategy.replace("_", " ")
+    sentences = [
+        f"The bigger model ({big.model}) answering at once {_answer(big)}; it wrote "
+        f"{big.output_tokens:,} tokens in {big.seconds:.1f} s and cost {format_dollars(big.cost_usd)}.",
+        f"The small model ({small.model}) thinking with {name} {_answer(small)}; it wrote "
+        f"{small.output_tokens:,} tokens in {small.seconds:.1f} s and cost "
+        f"{format_dollars(small.cost_usd)}.",
+    ]
+    if small.correct is None or big.correct is None:
+        sentences.append("Without a reference answer, cost per correct answer is not known.")
+    elif not small.correct and not big.correct:
+        sentences.append("Neither got it right, so neither has a cost per correct answer.")
+    elif small.correct != big.correct:
+        winner = "the small model thinking" if small.correct else "the bigger model at once"
+        sentences.append(f"Only {winner} got it right, so only it has a cost per correct answer.")
+    elif small.cost_usd is None or big.cost_usd is None:
+        sentences.append(
+            "Both got it right, but a price is unknown, so which is cheaper per correct answer "
+            "cannot be said in dollars."
+        )
+    else:
+        cheaper = (
+            "the small model thinking"
+            if small.cost_usd < big.cost_usd
+            else "the bigger model at once"
+        )
+        if small.cost_usd == big.cost_usd:
+            cheaper = "neither: they cost the same"
+        sentences.append(
+            f"Both got it right: {_per_correct(small)} thinking against {_per_correct(big)} at "
+            f"once, so the cheaper per correct answer is {cheaper}."
+        )
+    sentences.append("One problem is one sample: a batch on the cost page gives the rates.")
     return sentences

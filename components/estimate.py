@@ -89,6 +89,13 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
         return _plural(n, "program") + " to run and vote on", n, min(sample, 320), 0
     if strategy == "best_of_n":
         return _plural(n, "sample"), n, sample, n * depth
+    if strategy == "compute_optimal":  # at most: a scored probe, then beam search's steps
+        return (
+            f"a probe of 2 samples, then up to N={n} by difficulty",
+            2 + n * depth,
+            step,
+            n * depth,
+        )
     if strategy == "beam_search":
         return f"{_plural(n, 'beam')} of width {width}", n * depth, step, n * depth
     if strategy == "dvts":

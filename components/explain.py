@@ -1,4 +1,4 @@
-"""Every prune, selection and final choice in one plain sentence, built from the events:
+"""Every prune, selection, difficulty judgement and final choice in one plain sentence, built from the events:
 "step 2 (n5) claims 48 / 2 = 25; the checker computes 24, so this branch was cut".
 
 Pure: `explain(events)` folds a run's events into sentences, oldest first; `render_explanations`
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from core.events import AnswerChosen, Event, NodePruned, NodeSelected
+from core.events import AnswerChosen, DifficultyJudged, Event, NodePruned, NodeSelected
 from core.tree import ReasoningTree
 
 SHOWN = 6
@@ -41,6 +41,8 @@ def sentence(event: Event, tree: ReasoningTree) -> str | None:
         case NodeSelected(node_id=node, reason=reason) if not _ROUTINE.search(reason):
             data = tree.graph.nodes[node]
             return f"step {data['depth']} ({node}) {_because(data)}: {reason}"
+        case DifficultyJudged(reason=reason):
+            return reason
         case AnswerChosen(answer=answer, correct=correct, method=method):
             verdict = {True: "right", False: "wrong", None: "not checkable (no reference)"}
             said = "no answer" if answer is None else f"the answer {answer}"

@@ -29,22 +29,23 @@ def price_text(price: Price | None, source: str = "") -> str:
     )
 
 
-def _api_fields(kind: str) -> ProviderChoice | None:
+def _api_fields(kind: str, prefix: str) -> ProviderChoice | None:
     """Model, key, URL and price fields for an API provider; None with the reason when unusable."""
-    model = st.text_input("Model", value=DEFAULT_MODELS[kind], key=f"set_{kind}_model")
+    model = st.text_input("Model", value=DEFAULT_MODELS[kind], key=f"{prefix}_{kind}_model")
     base_url = ""
     if kind == "openai_compatible":
         base_url = st.text_input(
-            "Server base URL", placeholder="http://localhost:8000/v1", key="set_compat_url"
+            "Server base URL", placeholder="http://localhost:8000/v1", key=f"{prefix}_compat_url"
         )
     api_key = st.text_input(
-        "API key (kept in this session's memory only)", type="password", key=f"set_{kind}_key"
+        "API key (kept in this session's memory only)", type="password", key=f"{prefix}_{kind}_key"
     )
     price = st.text_input(
-        "Price override: input, output $ per million tokens (optional)", key=f"set_{kind}_price"
+        "Price override: input, output $ per million tokens (optional)",
+        key=f"{prefix}_{kind}_price",
     )
     reasoning = kind == "openai_compatible" and st.checkbox(
-        "The model thinks natively (a reasoning model)", key="set_compat_reasoning"
+        "The model thinks natively (a reasoning model)", key=f"{prefix}_compat_reasoning"
     )
     option = next(
         o for o in provider_options({kind: api_key}, compatible_url=base_url) if o.kind == kind
@@ -63,14 +64,16 @@ def _api_fields(kind: str) -> ProviderChoice | None:
         return None
 
 
-def render_provider_picker() -> ProviderChoice | None:
-    """Provider and model, with the model's name and price shown; None when not usable yet."""
+def render_provider_picker(prefix: str = "set") -> ProviderChoice | None:
+    """Provider and model, with the model's name and price shown; None when not usable yet.
+
+    `prefix` starts the widgets' keys: "set" is the sidebar's; another one picks a second model."""
     try:
         kinds = provider_kinds()
     except ValueError as exc:
         st.error(plain_markdown(str(exc)))
         return None
-    kind = st.selectbox("Provider", kinds, format_func=kind_label, key="set_provider")
+    kind = st.selectbox("Provider", kinds, format_func=kind_label, key=f"{prefix}_provider")
     if kind == "fake":
         choice = fake_choice()
     elif kind == "local":
@@ -78,14 +81,16 @@ def render_provider_picker() -> ProviderChoice | None:
         if not local.usable:
             st.warning(plain_markdown(f"{local.label} {local.missing}."))
             return None
-        name = st.selectbox("Model", local_models(), format_func=model_label, key="set_local_model")
+        name = st.selectbox(
+            "Model", local_models(), format_func=model_label, key=f"{prefix}_local_model"
+        )
         try:
             choice = local_choice(name)
         except ValueError as exc:  # a malformed DELIBERATE_LOCAL_PRICE
             st.error(plain_markdown(str(exc)))
             return None
     else:
-        choice = _api_fields(kind)
+        choice = _api_fields(kind, prefix)
         if choice is None:
             return None
     st.caption(

@@ -14,12 +14,14 @@ from components.text import plain_markdown
 from components.verifier_picker import render_verifier_picker
 from components.warm_up import render_warm_up
 from core.budget import SELECTIONS, Budget
+from core.difficulty import DEFAULT_TABLE
 from core.providers.base import Provider
 from core.providers.choice import ProviderChoice
 from core.verifiers import make_verifier
 from core.verifiers.aggregate import AGGREGATIONS
 from core.verifiers.base import Verifier
 from core.verifiers.served import PrmServer
+from deliberate.difficulty import fitted_table
 from deliberate.runstore import RunStore
 from strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
 
@@ -162,3 +164,24 @@ def render_estimate(
         st.info(estimate.sentence())
         st.caption(speed_note(speed, settings.provider.model) + "; a rough guide, not a promise.")
     return estimate
+
+
+def run_budget(settings: Settings, store: RunStore | None, strategies: Sequence[str]) -> Budget:
+    """The sidebar's budget; with compute_optimal among `strategies`, it carries the difficulty
+    table fitted from the newest stored batch on this model and verifier (None: the default).
+    The fit is kept in the session until a batch is added or grows."""
+    if "compute_optimal" not in strategies or store is None:
+        return settings.budget
+    model, verifier = settings.provider.model, settings.verifier
+    key = (model, verifier, tuple((b.batch_id, b.rows) for b in store.list_batches()))
+    cached = st.session_state.get("difficulty_table")
+    if cached is None or cached[0] != key:
+        cached = (key, fitted_table(store, model, verifier))
+        st.session_state.difficulty_table = cached
+    return replace(settings.budget, difficulty_table=cached[1])
+
+
+def render_table_note(budget: Budget) -> None:
+    """Under a compute_optimal choice: which difficulty table it will use, and where it is from."""
+    table = budget.difficulty_table or DEFAULT_TABLE
+    st.caption(plain_markdown(f"compute_optimal picks by difficulty with {table.source}."))

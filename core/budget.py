@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.difficulty import DifficultyTable
 from core.verifiers.aggregate import AGGREGATIONS
 
 SELECTIONS = ("score", "weighted_vote")
@@ -34,8 +35,15 @@ class Budget:
     selection: str = "score"
     # Spending cap in dollars for the run; None means no cap.
     max_dollars: float | None = None
+    # compute_optimal's bin -> (strategy, budget) table; None: core.difficulty.DEFAULT_TABLE.
+    difficulty_table: DifficultyTable | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.difficulty_table, dict):  # read back from a stored run's JSON
+            object.__setattr__(
+                self, "difficulty_table", DifficultyTable.from_dict(self.difficulty_table)
+            )
+
         def need(ok: bool, message: str) -> None:
             if not ok:
                 raise ValueError(message)

@@ -131,6 +131,21 @@ class Status(Event):
 
 
 @dataclass(frozen=True)
+class DifficultyJudged(Event):
+    """compute_optimal's probe put the problem in a bin, and the bin chose a strategy and budget.
+
+    `reason` says it in plain words: "the first 2 samples disagree and score low (0.31): this
+    looks hard, so beam search with N=8"."""
+
+    kind: ClassVar[str] = "difficulty_judged"
+    bin: str  # easy | medium | hard (core.difficulty.BINS)
+    strategy: str
+    n: int
+    probe: tuple[str, ...]  # the probe samples' node ids, reused by the chosen strategy
+    reason: str
+
+
+@dataclass(frozen=True)
 class AnswerChosen(Event):
     kind: ClassVar[str] = "answer_chosen"
     node_id: str | None
@@ -159,6 +174,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NodeStats,
         UsageRecorded,
         Status,
+        DifficultyJudged,
         AnswerChosen,
         RunFinished,
     )

@@ -319,6 +319,15 @@ class RunStore:
             out.append(BatchInfo(r[0], r[1], r[2], json.loads(r[3]), status, message, r[6]))
         return out
 
+    def batch_backends(self) -> dict[str, tuple[str, str]]:
+        """(model, verifier) of each batch's stored runs, by batch id (a batch has one backend)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT DISTINCT b.batch_id, r.model, r.verifier FROM batch_rows b "
+                "JOIN runs r ON r.run_id = b.run_id"
+            ).fetchall()
+        return {batch_id: (model, verifier) for batch_id, model, verifier in rows}
+
     def load_batch_rows(self, batch_id: str) -> list[BatchRow]:
         """The batch's rows in run order (events stay in the runs table; see `batch_run_ids`)."""
         with self._connect() as db:

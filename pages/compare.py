@@ -4,12 +4,15 @@ from dataclasses import replace
 
 import streamlit as st
 
-from components.comparison import build_comparison_summary
+from components.comparison import build_bigger_model_summary, build_comparison_summary
 from components.page_shell import through_app
 from components.problem_picker import render_problem_picker
+from components.provider_picker import render_provider_picker
 from components.run_view import cached_fold, poll_while, render_run
-from components.settings import render_estimate
+from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
+from core.providers.choice import local_models
+from core.verifiers import make_verifier
 from deliberate.worker import start_run
 from strategies import SYSTEM_2, describe
 
@@ -36,6 +39,29 @@ strategy = st.selectbox(
 st.caption(describe(strategy))
 if settings is not None:
     render_estimate(settings, [("direct", 1), (strategy, settings.budget.n)], store)
+    if strategy == "compute_optimal":
+        render_table_note(run_budget(settings, store, [strategy]))
+
+bigger = None
+if st.toggle(
+    "Add a bigger model answering at once",
+    key="compare_bigger",
+    help="Small model plus search against a bigger model without it: the comparison at the "
+    "heart of test-time scaling.",
+):
+    if settings is not None and settings.provider.key.startswith("local:"):
+        others = [m for m in local_models() if f"local:{m}" != settings.provider.key]
+        if others:  # the other built-in model, e.g. the 1.5B against the 0.5B thinking
+            st.session_state.setdefault("big_local_model", others[0])
+    with st.container(border=True):
+        st.markdown("**Bigger model (System 1: answers at once)**")
+        bigger = render_provider_picker("big")
+
+
+def bigger_backend():
+    provider = bigger.make()
+    return provider, make_verifier(settings.verifier, provider)
+
 
 workers = st.session_state.get("compare_workers")
 running = workers is not None and any(w.running for w in workers)
@@ -44,10 +70,15 @@ if run_column.button(
     "Run both", type="primary", disabled=running or problem is None or settings is None
 ):
     direct_budget = replace(settings.budget, n=1)
-    st.session_state.compare_workers = (
+    budget = run_budget(settings, store, [strategy])
+    workers = (
         start_run("direct", problem, settings.backend, direct_budget, store, source="compare"),
-        start_run(strategy, problem, settings.backend, settings.budget, store, source="compare"),
+        start_run(strategy, problem, settings.backend, budget, store, source="compare"),
     )
+    if bigger is not None:
+        big = start_run("direct", problem, bigger_backend, direct_budget, store, source="compare")
+        workers = (*workers, big)
+    st.session_state.compare_workers = workers
     st.rerun()
 if stop_column.button("Stop", disabled=not running):
     for worker in workers:
@@ -59,8 +90,10 @@ def compare_panel() -> bool:
     if workers is None:
         st.info("Pick a problem and a System 2 strategy, then press Run both.")
         return False
+    keys = ("compare_1", "compare_2", "compare_big")[: len(workers)]
+    titles = ("System 1", "System 2", "Bigger model, System 1")[: len(workers)]
     for column, worker, key, title in zip(
-        st.columns(2), workers, ("compare_1", "compare_2"), ("System 1", "System 2"), strict=True
+        st.columns(len(workers)), workers, keys, titles, strict=True
     ):
         with column:
             fold = cached_fold(key, worker.id, worker.events)
@@ -71,6 +104,10 @@ def compare_panel() -> bool:
         st.subheader("What the extra thinking bought")
         sentences = build_comparison_summary(workers[0].events(), workers[1].events())
         st.info(plain_markdown(" ".join(sentences)))
+        if len(workers) == 3:
+            st.subheader("A bigger model, or a small one that thinks?")
+            said = build_bigger_model_summary(workers[1].events(), workers[2].events())
+            st.info(plain_markdown(" ".join(said)))
     return any(w.running for w in workers)
 
 

@@ -15,14 +15,16 @@ from components.batch_charts import (
     summary_frame,
 )
 from components.cost_meter import format_seconds
+from components.optimal_view import render_optimal_section
 from components.page_shell import through_app
 from components.problem_picker import render_problem_set_picker
 from components.run_view import poll_while
-from components.settings import render_estimate
+from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
 from core.ledger import format_dollars
 from deliberate.audit import audit
 from deliberate.batch import BatchRow, rows_to_csv, summarize, summary_to_csv
+from deliberate.difficulty import problem_bins
 from deliberate.runstore import BatchInfo
 from deliberate.worker import BatchWorker
 from strategies import STRATEGIES, budgets_for
@@ -51,6 +53,8 @@ budgets = sorted(st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="ba
 plan = [(s, n) for _ in problems or [] for s in strategies for n in budgets_for(s, budgets)]
 if settings is not None and plan:
     render_estimate(settings, plan, store)
+if settings is not None and "compute_optimal" in strategies:
+    render_table_note(run_budget(settings, store, strategies))
 
 embedded = settings is not None and settings.provider.key == "local"
 at_once_column, cap_column, _ = st.columns([1, 1, 2])
@@ -95,7 +99,7 @@ if run_column.button("Run batch", type="primary", disabled=not ready):
             strategies,
             budgets,
             settings.backend,
-            settings.budget,
+            run_budget(settings, store, strategies),
             store,
             label=f"{len(problems)} problems × {', '.join(strategies)} × N={budgets}",
             concurrency=1 if embedded else int(concurrency),
@@ -257,6 +261,11 @@ poll_while(running, results, interval=REFRESH_SECONDS)
 shown = st.session_state.get("batch_shown")
 if store is None or shown is None:
     st.stop()
+runs = [store.load_events(run_id) for run_id in store.batch_run_ids(shown) if run_id]
+rows = store.load_batch_rows(shown)
+if rows:
+    render_optimal_section(rows, problem_bins(runs), store.batch_backends().get(shown))
+
 st.header("How far to trust the verifier")
 st.caption(
     "On this batch's own runs: pass@N (some answer written was right, the ceiling a perfect "
@@ -264,7 +273,6 @@ st.caption(
     "(how often a right answer outscores a wrong one; 0.5 is a coin toss) and the runs where it "
     "rated a wrong answer above every right one (open them in Replay)."
 )
-runs = [store.load_events(run_id) for run_id in store.batch_run_ids(shown) if run_id]
 if runs:
     audited = [audit(runs, runs[0][0].verifier)]
     st.dataframe(audit_frame(audited), hide_index=True, width="stretch")

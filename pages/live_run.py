@@ -5,7 +5,7 @@ import streamlit as st
 from components.page_shell import through_app
 from components.problem_picker import render_problem_picker
 from components.run_view import cached_fold, poll_while, render_run
-from components.settings import render_estimate
+from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
 from deliberate.worker import start_run
 from strategies import STRATEGIES, describe
@@ -29,6 +29,8 @@ strategy = st.selectbox(
 st.caption(describe(strategy))
 if settings is not None:
     render_estimate(settings, [(strategy, settings.budget.n)], store)
+    if strategy == "compute_optimal":
+        render_table_note(run_budget(settings, store, [strategy]))
 
 worker = st.session_state.get("live_worker")
 running = worker is not None and worker.running
@@ -36,8 +38,9 @@ run_column, stop_column, note_column = st.columns([1, 1, 4])
 if run_column.button(
     "Run", type="primary", disabled=running or problem is None or settings is None
 ):
+    budget = run_budget(settings, store, [strategy])
     st.session_state.live_worker = start_run(
-        strategy, problem, settings.backend, settings.budget, store, source="live"
+        strategy, problem, settings.backend, budget, store, source="live"
     )
     st.rerun()
 if stop_column.button("Stop", disabled=not running):

@@ -12,6 +12,7 @@ from functools import partial, update_wrapper
 from core.events import Event
 from core.providers.base import Provider
 from strategies.adaptive import adaptive_consistency, early_stopping_consistency
+from strategies.compute_optimal import compute_optimal
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
 from strategies.particles import particle_filtering
@@ -39,6 +40,7 @@ STRATEGIES: dict[str, Strategy] = {
         "adaptive_consistency": adaptive_consistency,
         "early_stopping_consistency": early_stopping_consistency,
         "best_of_n": best_of_n,
+        "compute_optimal": compute_optimal,
         "program_of_thought": program_of_thought,
         "beam_search": beam_search,
         "dvts": dvts,

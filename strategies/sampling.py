@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from core.events import ROOT
 from core.providers.base import Message
@@ -68,26 +69,45 @@ def _vote(
     return answer, best_node, len(groups[answer])
 
 
-def self_consistency(ctx: RunContext) -> Steps[Choice]:
-    """N samples, majority vote on the final answer (no verifier)."""
-    n = ctx.budget.n
-    yield ctx.status(f"sampling {n} solutions to vote on")
-    nodes = yield from ctx.sample(n)
+def more_samples(ctx: RunContext, n: int, drawn: Sequence[str], purpose: str) -> Steps[list[str]]:
+    """`drawn` (samples already written, e.g. a probe) and new ones up to `n` in all."""
+    more = n - len(drawn)
+    if more <= 0:
+        yield ctx.status(f"using the {len(drawn)} samples already written {purpose}, no new ones")
+        return list(drawn)
+    kept = f" (and {len(drawn)} already written)" if drawn else ""
+    yield ctx.status(f"sampling {more} solutions{kept} {purpose}")
+    return [*drawn, *(yield from ctx.sample(more))]
+
+
+def self_consistency(
+    ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()
+) -> Steps[Choice]:
+    """N samples, majority vote on the final answer (no verifier).
+
+    `n` overrides the budget's N; `drawn` are samples already written, counted among the N."""
+    n = n or ctx.budget.n
+    nodes = yield from more_samples(ctx, n, drawn, "to vote on")
     voted = _vote(ctx, nodes, dict.fromkeys(nodes, 1.0))
     if voted is None:
         return Choice(nodes[0], None, "no sample gave an answer")
     answer, node, votes = voted
     yield from ctx.select([node], "majority answer")
-    return Choice(node, answer, f"majority vote ({votes} of {n} samples)")
+    return Choice(node, answer, f"majority vote ({votes} of {len(nodes)} samples)")
 
 
-def best_of_n(ctx: RunContext) -> Steps[Choice]:
-    """N samples scored by the PRM; pick the best aggregate score or the PRM-weighted vote."""
-    n, how = ctx.budget.n, ctx.budget.aggregation
-    yield ctx.status(f"sampling {n} solutions for the verifier to rank")
-    nodes = yield from ctx.sample(n)
-    yield ctx.status(f"scoring every step of {n} solutions ({how} of step scores)")
-    scores = dict(zip(nodes, (yield from ctx.score_samples(nodes)), strict=True))
+def best_of_n(ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()) -> Steps[Choice]:
+    """N samples scored by the PRM; pick the best aggregate score or the PRM-weighted vote.
+
+    `n` overrides the budget's N; `drawn` are samples already written and scored, counted among
+    the N and never scored twice."""
+    n, how = n or ctx.budget.n, ctx.budget.aggregation
+    nodes = yield from more_samples(ctx, n, drawn, "for the verifier to rank")
+    new = nodes[len(drawn) :]
+    scores = {x: ctx.tree.graph.nodes[x]["score"] for x in drawn}
+    if new:
+        yield ctx.status(f"scoring every step of {len(new)} solutions ({how} of step scores)")
+        scores.update(zip(new, (yield from ctx.score_samples(new)), strict=True))
     if ctx.budget.selection == "weighted_vote":
         voted = _vote(ctx, nodes, scores)
         if voted is not None:

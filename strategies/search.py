@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core.events import ROOT
 from strategies.context import Choice, RunContext, Steps
 from strategies.sampling import best_answer_node
@@ -14,11 +16,18 @@ def finish(ctx: RunContext, finished: list[str], active: list[str], why: str) ->
     return Choice(best, ctx.tree.graph.nodes[best].get("answer"), why)
 
 
-def beam_search(ctx: RunContext) -> Steps[Choice]:
-    """N beams, each kept beam expands M ways per step, the PRM keeps the best N/M."""
-    n, width = ctx.budget.n, ctx.budget.beam_width
+def beam_search(
+    ctx: RunContext, n: int | None = None, finished: Sequence[str] = ()
+) -> Steps[Choice]:
+    """N beams, each kept beam expands M ways per step, the PRM keeps the best N/M.
+
+    `n` overrides the budget's N; `finished` are scored whole solutions already written (a
+    probe's samples), which compete with the finished beams for the answer."""
+    n = n or ctx.budget.n
+    width = min(ctx.budget.width, n)
     keep = max(1, n // width)
-    active, finished = [ROOT], []
+    active, finished = [ROOT], list(finished)
+    done_before = len(finished)
     for depth in range(1, ctx.budget.max_depth + 1):
         if not active:
             break
@@ -40,7 +49,7 @@ def beam_search(ctx: RunContext) -> Steps[Choice]:
                 seen.add(text)
                 unique.append(candidate)
         yield from ctx.prune([c for c in ranked if c not in unique], "same text as a kept step")
-        active = unique[: max(0, keep - len(finished))]
+        active = unique[: max(0, keep - len(finished) + done_before)]
         yield from ctx.select(active, f"kept at depth {depth}")
         yield from ctx.prune([c for c in unique if c not in active], f"cut at depth {depth}")
     return (yield from finish(ctx, finished, active, f"best of {len(finished)} finished beams"))

@@ -199,18 +199,19 @@ def test_cost_per_solved_runs_a_batch_and_keeps_it_after_a_restart(fake_env):
     next(b for b in at.button if b.label == "Run batch").click().run()
     worker = finish(at, "batch_worker")
     assert worker.status == "complete" and len(worker.rows()) == 9
-    table, audit = at.dataframe
+    table, difficulty, audit = at.dataframe
     assert set(table.value["strategy"]) == {"direct", "best_of_n"}
+    assert difficulty.value["difficulty"].tolist() == ["easy", "medium", "hard"]
     assert audit.value["verifier"].tolist() == ["arithmetic"]
     assert audit.value["runs"].tolist() == [9]
-    assert len(charts(at)) == 4
+    assert len(charts(at)) == 5  # the four batch charts and accuracy vs budget per difficulty
     labels = [b.label for b in at.get("download_button")]
     assert len(labels) == 6, labels
 
     restarted = AppTest.from_file(APP, default_timeout=60).run()  # a new session, same data
     restarted.switch_page("pages/cost_per_solved.py").run()
     assert not restarted.exception
-    table, _ = restarted.dataframe
+    table, *_ = restarted.dataframe
     assert table.value["problems"].tolist() == [3, 3, 3]
 
 
