@@ -26,9 +26,10 @@ from core.problems.base import Problem
 from core.providers.base import STEP_STOP
 from core.providers.fake import FakeProvider, arithmetic_script
 from core.verifiers import make_verifier
-from deliberate.batch import BatchRow, run_batch
+from deliberate.batch import BatchRow
 from deliberate.difficulty import fit_table, fitted_table, problem_bins, run_bin
 from deliberate.runstore import RunStore
+from deliberate.sweep import run_batch
 from strategies import STRATEGIES
 
 QUESTION = "A box holds 6 rows of 7 eggs. How many eggs are in the box?"

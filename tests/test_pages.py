@@ -354,7 +354,7 @@ def test_the_cost_page_grows_while_a_batch_runs_and_resumes_a_stopped_one(fake_e
         at.run()  # what the page's timer does every second while the batch runs
         table = at.dataframe[0]
         shown.append(int(table.value["problems"].sum()))
-        assert len(charts(at)) == 4 and worker.running
+        assert len(charts(at)) == 5 and worker.running  # 4 results + the compute-optimal overlay
     assert shown == [1, 3]
     next(b for b in at.button if b.label == "Stop").click().run()
     gate.open()
@@ -369,6 +369,6 @@ def test_the_cost_page_grows_while_a_batch_runs_and_resumes_a_stopped_one(fake_e
     assert resumed is not worker and resumed.batch_id == worker.batch_id
     assert resumed.join(30) and resumed.status == "complete"
     at.run()
-    table, _ = at.dataframe
+    table = at.dataframe[0]
     assert table.value["problems"].tolist() == [3, 3]
     assert not any(b.label.startswith("Resume") for b in at.button)
