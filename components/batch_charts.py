@@ -15,6 +15,19 @@ from deliberate.batch import BatchRow, Summary
 
 DIFFICULTY_ORDER = ["easy", "medium", "hard", "unknown"]
 SYSTEM_1 = "direct"
+# Table column -> its glossary term (components.glossary), shown as the column's tooltip.
+SUMMARY_TERMS = {
+    "budget N": "N",
+    "accuracy": "accuracy",
+    "pass@N (some answer right)": "pass@N",
+    "cost per problem solved": "cost per problem solved",
+    "cheapest at target": "compute-optimal",
+}
+AUDIT_TERMS = {
+    "pass@N (%)": "pass@N",
+    "selection accuracy (%)": "selection accuracy",
+    "AUROC": "AUROC",
+}
 
 
 def summary_frame(summaries: Sequence[Summary], highlight: Summary | None = None) -> pd.DataFrame:

@@ -1,11 +1,14 @@
 """Cost per problem solved: a problem set x strategies x budgets, with the test-time-compute plots."""
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import streamlit as st
 
 from components.batch_charts import (
+    AUDIT_TERMS,
+    SUMMARY_TERMS,
     audit_frame,
     build_accuracy_figure,
     build_break_even_figure,
@@ -15,6 +18,7 @@ from components.batch_charts import (
     summary_frame,
 )
 from components.cost_meter import format_seconds
+from components.glossary import column_help, term
 from components.page_shell import through_app
 from components.problem_picker import render_problem_set_picker
 from components.run_view import poll_while
@@ -45,10 +49,12 @@ strategies = st.multiselect(
     key="batch_strategies",
     format_func=lambda name: name.replace("_", " "),
 )
-budgets = sorted(st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="batch_budgets"))
+budgets = sorted(
+    st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="batch_budgets", help=term("N"))
+)
 plan = [(s, n) for _ in problems or [] for s in strategies for n in budgets_for(s, budgets)]
 if settings is not None and plan:
-    render_estimate(settings, plan, store)
+    render_estimate(settings, [(s, replace(settings.budget, n=n)) for s, n in plan], store)
 
 worker = st.session_state.get("batch_worker")
 running = worker is not None and worker.running
@@ -121,7 +127,12 @@ if not rows:
     st.info("This batch has no finished run yet.")
     st.stop()
 summaries = summarize(rows)
-target = st.slider("Target accuracy (%)", 0, 100, 60, step=5, key="batch_target") / 100
+target = (
+    st.slider(
+        "Target accuracy (%)", 0, 100, 60, step=5, key="batch_target", help=term("compute-optimal")
+    )
+    / 100
+)
 best = cheapest_reaching(summaries, target)
 if best is not None:
     st.success(
@@ -133,7 +144,12 @@ if best is not None:
     )
 else:
     st.warning(f"No strategy reached {target:.0%} in this batch.")
-st.dataframe(summary_frame(summaries, best), hide_index=True, width="stretch")
+st.dataframe(
+    summary_frame(summaries, best),
+    hide_index=True,
+    width="stretch",
+    column_config=column_help(SUMMARY_TERMS),
+)
 csv_column, summary_column, _ = st.columns([1, 1, 3])
 csv_column.download_button(
     "Runs as CSV", rows_to_csv(rows), f"batch-{shown}-runs.csv", "text/csv", on_click="ignore"
@@ -193,4 +209,9 @@ st.caption(
 runs = [store.load_events(run_id) for run_id in store.batch_run_ids(shown) if run_id]
 if runs:
     audited = [audit(runs, runs[0][0].verifier)]
-    st.dataframe(audit_frame(audited), hide_index=True, width="stretch")
+    st.dataframe(
+        audit_frame(audited),
+        hide_index=True,
+        width="stretch",
+        column_config=column_help(AUDIT_TERMS),
+    )
