@@ -8,8 +8,8 @@ test-time compute optimally", generations per question) and search-and-learn (Hu
 - samplers (self-consistency, best-of-N, program of thought, the adaptive votes, particles,
   native thinking): N = m whole samples (or particles, or m samples' worth of hidden thinking);
 - step-wise tree searches (beam search, DVTS, tree of thoughts): N = m paths, beam width 2;
-- MCTS: N counts single steps, and a path is `max_depth` steps, so N = m x max_depth (at most
-  `MAX_N`);
+- MCTS: N counts single steps, and a path is about `MCTS_PATH_STEPS` steps (at most
+  `max_depth`), so N = m x 4: 64x is 256 steps, `MAX_N`;
 - self-refine: N/2 critique rounds, so N = 2m: m rounds of critique and revision;
 - System 1 (`direct`) and `chain_of_thought` write one answer whatever the budget: m changes
   nothing for them (see `FIXED`).
@@ -27,6 +27,8 @@ from core.budget import MAX_N, MAX_TOTAL_TOKENS, Budget
 
 THINK_STEPS = (1, 2, 4, 8, 16, 32, 64)  # the control's choices, in answers' worth
 SEARCH_WIDTH = 2  # beam width M of the tree searches: each kept path expands 2 ways
+# Steps in one MCTS path: the estimate's typical grade-school path is 5, 4 keeps 64x at MAX_N.
+MCTS_PATH_STEPS = 4
 FIXED = frozenset({"direct", "chain_of_thought"})  # one answer, whatever the budget
 
 
@@ -39,7 +41,7 @@ def _search(m: int, budget: Budget) -> dict[str, int]:
 
 
 def _steps(m: int, budget: Budget) -> dict[str, int]:
-    return {"n": min(MAX_N, m * budget.max_depth), "width": SEARCH_WIDTH}
+    return {"n": min(MAX_N, m * min(MCTS_PATH_STEPS, budget.max_depth)), "width": SEARCH_WIDTH}
 
 
 def _rounds(m: int, budget: Budget) -> dict[str, int]:
