@@ -8,11 +8,18 @@ from pathlib import Path
 import streamlit as st
 
 from components.page_shell import run_inside_app
+from components.presenter import init_view_state, presenting, render_view_toggles
 from components.settings import init_settings_state, render_settings
 from components.text import plain_markdown
 from deliberate.runstore import RunStore, data_dir
 
-st.set_page_config(page_title="Deliberate", page_icon="🌳", layout="wide")
+init_view_state()  # before the page config: presenter view starts with the sidebar collapsed
+st.set_page_config(
+    page_title="Deliberate",
+    page_icon="🌳",
+    layout="wide",
+    initial_sidebar_state="collapsed" if presenting() else "auto",
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,5 +48,6 @@ navigation = st.navigation(
         st.Page("pages/replay.py", title="Replay", icon=":material/replay:"),
     ]
 )
+render_view_toggles()
 st.session_state.settings = render_settings()
 run_inside_app(navigation.run)

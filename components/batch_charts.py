@@ -17,6 +17,19 @@ DIFFICULTY_ORDER = ["easy", "medium", "hard", "unknown"]
 SYSTEM_1 = "direct"
 COMPUTE_OPTIMAL = "compute_optimal"
 OPTIMAL_LINE = {"width": 5, "color": "#8250df"}  # the per-problem choice, drawn over the rest
+# Table column -> its glossary term (components.glossary), shown as the column's tooltip.
+SUMMARY_TERMS = {
+    "budget N": "N",
+    "accuracy": "accuracy",
+    "pass@N (some answer right)": "pass@N",
+    "cost per problem solved": "cost per problem solved",
+    "cheapest at target": "compute-optimal",
+}
+AUDIT_TERMS = {
+    "pass@N (%)": "pass@N",
+    "selection accuracy (%)": "selection accuracy",
+    "AUROC": "AUROC",
+}
 
 
 def summary_frame(summaries: Sequence[Summary], highlight: Summary | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.cost_meter import render_cost_meter
+from components.cost_meter import cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
 from components.live_text import progress_line, render_live_text
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
@@ -23,6 +23,7 @@ from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageReco
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
+PRESENTER_TREE_HEIGHT = 640  # px: the tree fills a projected screen beside its text
 POLL_SECONDS = 0.4  # how often a running page reads new events: text grows at least every 0.5 s
 GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
 
@@ -120,30 +121,47 @@ def render_outcome(tree: ReasoningTree) -> None:
         st.text(f"Answer: {answer}   ·   {grade}   ·   {tree.chosen.method}")
 
 
-def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
+def render_run(fold: RunFold, key: str, narrow: bool = False, present: bool = False) -> None:
     """Status, tree (clickable), PRM chart, cost meter and the clicked node for one run;
-    `narrow` stacks the PRM chart above the cost meter (for side-by-side panels)."""
+    `narrow` stacks the PRM chart above the cost meter (for side-by-side panels); `present`
+    (presenter view) keeps the tree and its text side by side and large, the costs one line."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
     render_outcome(tree)
     selected = st.session_state.get(node_key)
     if selected not in tree.graph:
         selected = None
     live = tree.finished is None or bool(tree.writing())
-    tree_column, text_column = (
-        (st.container(), st.container()) if narrow or not live else st.columns([3, 2])
-    )
+    beside = present or (live and not narrow)
+    tree_column, text_column = st.columns([3, 2]) if beside else (st.container(), st.container())
+    figure = build_tree_figure(tree, selected)
+    if present:
+        figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
     with tree_column:
         st.plotly_chart(
-            build_tree_figure(tree, selected),
+            figure,
             key=chart_key,
             on_select=lambda: _remember_click(chart_key, node_key),
             selection_mode="points",
             width="stretch",
         )
-    with text_column if live else st.container():
-        if live:
+    with text_column:
+        if live or present:
             render_live_text(tree)
         render_explanations(fold.why)
+    if present:
+        for column, (label, value) in zip(
+            st.columns(4), cost_headline(fold.ledger).items(), strict=True
+        ):
+            column.metric(label, value)
+    else:
+        _render_details(fold, key, narrow, selected)
+    if selected is not None:
+        render_node(fold, selected)
+
+
+def _render_details(fold: RunFold, key: str, narrow: bool, selected: str | None) -> None:
+    """The tree's legend, the PRM chart of a path and the cost meter."""
+    tree = fold.tree
     steps = len(tree) - 1
     st.caption(
         f"The reasoning tree: {steps} step{'' if steps == 1 else 's'}. Colour = PRM score "
@@ -165,8 +183,6 @@ def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
         st.caption(
             "What the thinking cost so far: generation writes steps, verification scores them."
         )
-    if selected is not None:
-        render_node(fold, selected)
 
 
 def render_node(fold: RunFold, node_id: str) -> None:
@@ -200,9 +216,28 @@ def advance_replay(events: Sequence[Event], index: int, steps: float) -> int:
     grows on screen, and a 16-beam run's text does not slow its replay sixteen-fold."""
     budget = steps
     while index < len(events) and budget > 0:
-        budget -= TEXT_WEIGHT if isinstance(events[index], NodeText | NodeStarted) else 1.0
+        budget -= TEXT_WEIGHT if _streamed(events[index]) else 1.0
         index += 1
     return index
+
+
+def _streamed(event: Event) -> bool:
+    return isinstance(event, NodeText | NodeStarted)
+
+
+def step_replay(events: Sequence[Event], index: int, forward: bool) -> int:
+    """The replay position one step from `index`: just after the next (or previous) event that
+    is not streamed text, so one key press adds or removes one node, score, prune or choice
+    together with the text written before it. Positions run from 0 to len(events)."""
+    if forward:
+        position = index + 1
+        while position < len(events) and _streamed(events[position - 1]):
+            position += 1
+        return min(position, len(events))
+    position = min(index, len(events)) - 1
+    while position > 0 and _streamed(events[position - 1]):
+        position -= 1
+    return max(position, 0)
 
 
 def cached_fold(

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.estimate import Estimate, documented_speed, estimate_run, speed_note
+from components.glossary import term
 from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
 from components.verifier_picker import render_verifier_picker
@@ -24,11 +25,15 @@ from core.verifiers.served import PrmServer
 from deliberate.difficulty import fitted_table
 from deliberate.runstore import RunStore
 from strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
+from strategies.thinking import FIXED, THINK_STEPS, knobs_for
 
 BUDGET_STEPS = [1, 2, 4, 8, 16, 32, 64]
+MANUAL_KEY = "set_manual"  # True once an expert changed N, width, depth or the token cap
 # Widget keys and their first values, set once per session by app.py.
 DEFAULTS: dict[str, Any] = {
     "set_verifier": "arithmetic",
+    "set_think": 4,
+    MANUAL_KEY: False,
     "set_n": 4,
     "set_width": 2,
     "set_depth": 6,
@@ -46,8 +51,15 @@ DEFAULTS: dict[str, Any] = {
 class Settings:
     provider: ProviderChoice
     verifier: str  # a verifier's name, or a combination's ("program>arithmetic")
-    budget: Budget
+    budget: Budget  # the Advanced section's knobs, as set (a batch's base budget)
     prm: PrmServer | None = None  # the server of a served PRM, when the verifier uses one
+    think: int = 4  # the plain control: answers' worth of thinking
+    manual: bool = False  # the Advanced knobs override the plain control
+
+    def budget_for(self, strategy: str) -> Budget:
+        """The budget one run of `strategy` gets: the plain control mapped to the strategy's
+        own knobs (strategies.thinking), or the Advanced knobs once an expert changed them."""
+        return self.budget if self.manual else knobs_for(strategy, self.think, self.budget)
 
     def strategies(self, system_2_only: bool = False) -> list[str]:
         """The strategies this provider can run (native thinking needs hidden reasoning)."""
@@ -76,21 +88,21 @@ def render_settings() -> Settings | None:
             render_warm_up(choice)
         verifier = render_verifier_picker()
         st.subheader("Thinking budget")
-        n = st.select_slider(
-            "N: samples, beams or expansions",
-            BUDGET_STEPS,
-            key="set_n",
-            help="The papers' unit of test-time compute: how many generations the strategy may make.",
+        manual = bool(st.session_state.get(MANUAL_KEY))
+        think = st.select_slider(
+            "Think as much as answering once, times",
+            THINK_STEPS,
+            key="set_think",
+            format_func=lambda m: f"{m}x",
+            disabled=manual,
+            help=term("thinking budget"),
         )
-        width = st.slider("Beam width M", 1, 8, key="set_width")
-        depth = st.slider("Maximum depth (steps)", 1, 16, key="set_depth")
-        cap = st.number_input(
-            "Token cap for the whole run",
-            100,
-            200_000,
-            step=500,
-            key="set_token_cap",
-            help="The run stops cleanly, keeping everything, once it has written this many tokens.",
+        st.caption(
+            "Advanced settings in use (below)."
+            if manual
+            else "Each strategy turns this into its own samples, beams or steps; "
+            + ", ".join(s.replace("_", " ") for s in sorted(FIXED))
+            + " always write one answer."
         )
         dollars = st.number_input(
             "Spending cap per run ($, 0 = none)",
@@ -102,14 +114,44 @@ def render_settings() -> Settings | None:
             help="No model call goes out that could take the run's cost past this; a model "
             "with an unknown price cannot run under a cap.",
         )
-        with st.expander("More sampling settings"):
+        with st.expander("Advanced: N, beam width, depth, sampling"):
+            if manual:
+                st.button("Back to the plain thinking control", on_click=_plain, width="stretch")
+            else:
+                st.caption(
+                    "Changing N, the beam width, the depth or the token cap overrides "
+                    "the thinking control above."
+                )
+            n = st.select_slider(
+                "N: samples, beams or expansions",
+                BUDGET_STEPS,
+                key="set_n",
+                on_change=_manual,
+                help=term("N"),
+            )
+            width = st.slider(
+                "Beam width M", 1, 8, key="set_width", on_change=_manual, help=term("beam width")
+            )
+            depth = st.slider("Maximum depth (steps)", 1, 16, key="set_depth", on_change=_manual)
+            cap = st.number_input(
+                "Token cap for the whole run",
+                100,
+                200_000,
+                step=500,
+                key="set_token_cap",
+                on_change=_manual,
+                help="The run stops cleanly, keeping everything, once it has written this many "
+                "tokens.",
+            )
             step_tokens = st.slider("Tokens per step", 16, 512, step=16, key="set_step_tokens")
             temperature = st.slider("Temperature", 0.0, 1.5, step=0.05, key="set_temperature")
             seed = st.number_input("Seed", 0, 1_000_000, key="set_seed")
             aggregation = st.selectbox(
                 "Path score from step scores", list(AGGREGATIONS), key="set_aggregation"
             )
-            selection = st.selectbox("Best-of-N picks by", list(SELECTIONS), key="set_selection")
+            selection = st.selectbox(
+                "Best-of-N picks by", list(SELECTIONS), key="set_selection", help=term("best-of-N")
+            )
         try:
             budget = Budget(
                 n=int(n),
@@ -128,22 +170,30 @@ def render_settings() -> Settings | None:
             return None
     if choice is None or verifier is None:
         return None
-    return Settings(choice, verifier[0], budget, verifier[1])
+    return Settings(choice, verifier[0], budget, verifier[1], int(think), manual)
+
+
+def _manual() -> None:
+    st.session_state[MANUAL_KEY] = True
+
+
+def _plain() -> None:
+    st.session_state[MANUAL_KEY] = False
 
 
 def plan_estimate(
-    settings: Settings, plan: Sequence[tuple[str, int]], speed: float | None
+    settings: Settings, plan: Sequence[tuple[str, Budget]], speed: float | None
 ) -> Estimate:
-    """The estimate for runs of (strategy, n) under the sidebar's budget."""
+    """The estimate for runs of (strategy, budget)."""
     estimates = [
         estimate_run(
             strategy,
-            replace(settings.budget, n=n),
+            budget,
             settings.verifier,
             settings.provider.price,
             speed or documented_speed(settings.provider.model),
         )
-        for strategy, n in plan
+        for strategy, budget in plan
     ]
     total = estimates[0]
     for estimate in estimates[1:]:
@@ -152,9 +202,9 @@ def plan_estimate(
 
 
 def render_estimate(
-    settings: Settings, plan: Sequence[tuple[str, int]], store: RunStore | None
+    settings: Settings, plan: Sequence[tuple[str, Budget]], store: RunStore | None
 ) -> Estimate | None:
-    """Under the sidebar's budget: "16 samples, about N tokens, about S seconds, about $X"."""
+    """For runs of (strategy, budget): "16 samples, about N tokens, about S seconds, about $X"."""
     if not plan:
         return None
     speed = store.generation_speed(settings.provider.model) if store is not None else None
@@ -167,18 +217,20 @@ def render_estimate(
 
 
 def run_budget(settings: Settings, store: RunStore | None, strategies: Sequence[str]) -> Budget:
-    """The sidebar's budget; with compute_optimal among `strategies`, it carries the difficulty
+    """The budget for runs of `strategies` (one strategy: the plain thinking control mapped to
+    its knobs; several, as in a batch: the Advanced knobs); with compute_optimal among `strategies`, it carries the difficulty
     table fitted from the newest stored batch on this model and verifier (None: the default).
     The fit is kept in the session until a batch is added or grows."""
+    base = settings.budget_for(strategies[0]) if len(strategies) == 1 else settings.budget
     if "compute_optimal" not in strategies or store is None:
-        return settings.budget
+        return base
     model, verifier = settings.provider.model, settings.verifier
     key = (model, verifier, tuple((b.batch_id, b.rows) for b in store.list_batches()))
     cached = st.session_state.get("difficulty_table")
     if cached is None or cached[0] != key:
         cached = (key, fitted_table(store, model, verifier))
         st.session_state.difficulty_table = cached
-    return replace(settings.budget, difficulty_table=cached[1])
+    return replace(base, difficulty_table=cached[1])
 
 
 def render_table_note(budget: Budget) -> None:

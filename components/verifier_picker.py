@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.glossary import term
 from components.text import plain_markdown
 from core.providers.prices import parse_price
 from core.verifiers import SERVED, VERIFIERS, verifier_parts
@@ -30,7 +31,11 @@ def render_verifier_picker() -> tuple[str, PrmServer | None] | None:
     """The verifier's name ("program>arithmetic" for a combination) and the PRM server it
     needs; None, with the reason shown, when it can't score yet."""
     picked = st.selectbox(
-        "Verifier (the PRM)", [*VERIFIERS, COMBINE], format_func=_label, key="set_verifier"
+        "Verifier (the PRM)",
+        [*VERIFIERS, COMBINE],
+        format_func=_label,
+        key="set_verifier",
+        help=term("PRM"),
     )
     name = picked
     if picked == COMBINE:

@@ -4,8 +4,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from components.comparison import build_bigger_model_summary, build_comparison_summary
+from components.comparison import (
+    build_bigger_model_summary,
+    build_comparison_summary,
+    run_facts,
+)
 from components.page_shell import through_app
+from components.predict import render_prediction_form, render_verdict
+from components.presenter import render_leave_button, teaching
 from components.problem_picker import render_problem_picker
 from components.provider_picker import render_provider_picker
 from components.run_view import cached_fold, poll_while, render_run
@@ -21,6 +27,7 @@ through_app()
 settings = st.session_state.settings
 store = st.session_state.store
 
+render_leave_button()
 st.title("System 1 vs System 2")
 st.write(
     "System 1 answers at once, in a single pass. System 2 spends more compute at answer time: "
@@ -38,7 +45,9 @@ strategy = st.selectbox(
 )
 st.caption(describe(strategy))
 if settings is not None:
-    render_estimate(settings, [("direct", 1), (strategy, settings.budget.n)], store)
+    direct_budget = replace(settings.budget_for("direct"), n=1)
+    budget = settings.budget_for(strategy)
+    render_estimate(settings, [("direct", direct_budget), (strategy, budget)], store)
     if strategy == "compute_optimal":
         render_table_note(run_budget(settings, store, [strategy]))
 
@@ -65,11 +74,19 @@ def bigger_backend():
 
 workers = st.session_state.get("compare_workers")
 running = workers is not None and any(w.running for w in workers)
+guess = st.session_state.get("compare_prediction")  # teaching mode: locked in before Run both
+if teaching() and not running:
+    if guess is None:
+        render_prediction_form("compare_prediction", None, "System 2")
+    else:
+        st.caption("Your guess is locked in; it is compared with System 2 once both finish.")
 run_column, stop_column, _ = st.columns([1, 1, 4])
 if run_column.button(
-    "Run both", type="primary", disabled=running or problem is None or settings is None
+    "Run both",
+    type="primary",
+    disabled=running or problem is None or settings is None or (teaching() and guess is None),
+    shortcut=None if running else "Space",
 ):
-    direct_budget = replace(settings.budget, n=1)
     budget = run_budget(settings, store, [strategy])
     workers = (
         start_run("direct", problem, settings.backend, direct_budget, store, source="compare"),
@@ -79,8 +96,9 @@ if run_column.button(
         big = start_run("direct", problem, bigger_backend, direct_budget, store, source="compare")
         workers = (*workers, big)
     st.session_state.compare_workers = workers
+    st.session_state.compare_guess = st.session_state.pop("compare_prediction", None)
     st.rerun()
-if stop_column.button("Stop", disabled=not running):
+if stop_column.button("Stop", disabled=not running, shortcut="Space" if running else None):
     for worker in workers:
         worker.stop()
 
@@ -108,6 +126,9 @@ def compare_panel() -> bool:
             st.subheader("A bigger model, or a small one that thinks?")
             said = build_bigger_model_summary(workers[1].events(), workers[2].events())
             st.info(plain_markdown(" ".join(said)))
+        if (guess := st.session_state.get("compare_guess")) is not None:
+            system_2 = run_facts(workers[1].events())
+            render_verdict(guess, system_2.answer, system_2.correct, "System 2")
     return any(w.running for w in workers)
 
 

@@ -1,11 +1,14 @@
 """Cost per problem solved: a problem set x strategies x budgets, with the test-time-compute plots."""
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import streamlit as st
 
 from components.batch_charts import (
+    AUDIT_TERMS,
+    SUMMARY_TERMS,
     audit_frame,
     build_accuracy_figure,
     build_break_even_figure,
@@ -15,6 +18,7 @@ from components.batch_charts import (
     summary_frame,
 )
 from components.cost_meter import format_seconds
+from components.glossary import column_help, term
 from components.optimal_view import render_optimal_section
 from components.page_shell import through_app
 from components.problem_picker import render_problem_set_picker
@@ -49,10 +53,12 @@ strategies = st.multiselect(
     key="batch_strategies",
     format_func=lambda name: name.replace("_", " "),
 )
-budgets = sorted(st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="batch_budgets"))
+budgets = sorted(
+    st.multiselect("Budgets N", BUDGETS, default=[1, 2, 4], key="batch_budgets", help=term("N"))
+)
 plan = [(s, n) for _ in problems or [] for s in strategies for n in budgets_for(s, budgets)]
 if settings is not None and plan:
-    render_estimate(settings, plan, store)
+    render_estimate(settings, [(s, replace(settings.budget, n=n)) for s, n in plan], store)
 if settings is not None and "compute_optimal" in strategies:
     render_table_note(run_budget(settings, store, strategies))
 
@@ -194,7 +200,10 @@ def results() -> bool:
 
 def show_rows(shown: str, rows: list[BatchRow]) -> None:
     summaries = summarize(rows)
-    target = st.slider("Target accuracy (%)", 0, 100, 60, step=5, key="batch_target") / 100
+    target = st.slider(
+        "Target accuracy (%)", 0, 100, 60, step=5, key="batch_target", help=term("compute-optimal")
+    )
+    target /= 100
     best = cheapest_reaching(summaries, target)
     if best is not None:
         st.success(
@@ -207,7 +216,12 @@ def show_rows(shown: str, rows: list[BatchRow]) -> None:
         )
     else:
         st.warning(f"No strategy reached {target:.0%} in this batch.")
-    st.dataframe(summary_frame(summaries, best), hide_index=True, width="stretch")
+    st.dataframe(
+        summary_frame(summaries, best),
+        hide_index=True,
+        width="stretch",
+        column_config=column_help(SUMMARY_TERMS),
+    )
     csv_column, summary_column, _ = st.columns([1, 1, 3])
     csv_column.download_button(
         "Runs as CSV", rows_to_csv(rows), f"batch-{shown}-runs.csv", "text/csv", on_click="ignore"
@@ -275,4 +289,9 @@ st.caption(
 )
 if runs:
     audited = [audit(runs, runs[0][0].verifier)]
-    st.dataframe(audit_frame(audited), hide_index=True, width="stretch")
+    st.dataframe(
+        audit_frame(audited),
+        hide_index=True,
+        width="stretch",
+        column_config=column_help(AUDIT_TERMS),
+    )

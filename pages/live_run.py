@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.page_shell import through_app
+from components.presenter import presenting, render_leave_button
 from components.problem_picker import render_problem_picker
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate, render_table_note, run_budget
@@ -15,35 +16,42 @@ through_app()
 settings = st.session_state.settings
 store = st.session_state.store
 
+present = presenting()
+render_leave_button()
 st.title("Watch a model think")
-problem = render_problem_picker("live")
-
-names = settings.strategies() if settings is not None else list(STRATEGIES)
-strategy = st.selectbox(
-    "Strategy",
-    names,
-    index=names.index("beam_search"),
-    key="live_strategy",
-    format_func=lambda name: name.replace("_", " "),
-)
-st.caption(describe(strategy))
+with st.expander("Problem and strategy") if present else st.container():
+    problem = render_problem_picker("live")
+    names = settings.strategies() if settings is not None else list(STRATEGIES)
+    strategy = st.selectbox(
+        "Strategy",
+        names,
+        index=names.index("beam_search"),
+        key="live_strategy",
+        format_func=lambda name: name.replace("_", " "),
+    )
+    st.caption(describe(strategy))
+budget = settings.budget_for(strategy) if settings is not None else None
 if settings is not None:
-    render_estimate(settings, [(strategy, settings.budget.n)], store)
+    render_estimate(settings, [(strategy, budget)], store)
     if strategy == "compute_optimal":
         render_table_note(run_budget(settings, store, [strategy]))
 
 worker = st.session_state.get("live_worker")
 running = worker is not None and worker.running
 run_column, stop_column, note_column = st.columns([1, 1, 4])
+# Space runs when nothing runs, and stops the run in progress (keeping everything).
 if run_column.button(
-    "Run", type="primary", disabled=running or problem is None or settings is None
+    "Run",
+    type="primary",
+    disabled=running or problem is None or settings is None,
+    shortcut=None if running else "Space",
 ):
     budget = run_budget(settings, store, [strategy])
     st.session_state.live_worker = start_run(
         strategy, problem, settings.backend, budget, store, source="live"
     )
     st.rerun()
-if stop_column.button("Stop", disabled=not running):
+if stop_column.button("Stop", disabled=not running, shortcut="Space" if running else None):
     worker.stop()
 if running and worker.stopping:
     note_column.caption("Stopping after the model call in progress; everything so far is kept.")
@@ -56,7 +64,7 @@ def live_panel() -> bool:
             "Choose a problem and a strategy, then press Run. The tree grows here as it thinks."
         )
         return False
-    render_run(cached_fold("live", worker.id, worker.events), "live")
+    render_run(cached_fold("live", worker.id, worker.events), "live", present=present)
     if worker.save_error:
         st.warning(plain_markdown(f"This run is shown but was not saved: {worker.save_error}"))
     return worker.running

@@ -7,7 +7,15 @@ import streamlit as st
 
 from components.export import build_replay_html
 from components.page_shell import through_app
-from components.run_view import advance_replay, cached_fold, poll_while, render_run
+from components.predict import (
+    candidate_answers,
+    hide_reference,
+    render_prediction_form,
+    render_verdict,
+    reveal_index,
+)
+from components.presenter import presenting, render_leave_button, teaching
+from components.run_view import advance_replay, cached_fold, poll_while, render_run, step_replay
 from components.text import plain_markdown
 from deliberate.runstore import load_recording, recordings
 
@@ -16,13 +24,16 @@ through_app()
 SPEEDS = [1, 2, 5, 10, 20, 50, 200]  # events per second
 TICK_SECONDS = 0.5
 store = st.session_state.store
+present = presenting()
 
+render_leave_button()
 st.title("Replay")
-st.write(
-    "Every finished run, from Live run, System 1 vs System 2 or a batch, is kept as its event "
-    "stream. Replaying it rebuilds the identical tree with no model and no network: the safe "
-    "way to present."
-)
+if not present:
+    st.write(
+        "Every finished run, from Live run, System 1 vs System 2 or a batch, is kept as its event "
+        "stream. Replaying it rebuilds the identical tree with no model and no network: the safe "
+        "way to present. Space plays or pauses, the arrow keys step."
+    )
 
 options: dict[str, str] = {}  # your newest run first, then the demos shipped with the app
 for run in store.list_runs() if store is not None else []:
@@ -36,7 +47,8 @@ for path in recordings():
 if not options:
     st.info("Nothing to replay yet: run something on the Live run page first.")
     st.stop()
-choice = st.selectbox("Run", list(options), format_func=options.get, key="replay_choice")
+with st.expander("Run to replay") if present else st.container():
+    choice = st.selectbox("Run", list(options), format_func=options.get, key="replay_choice")
 
 loaded = st.session_state.get("replay_loaded")
 if loaded is None or loaded[0] != choice:
@@ -48,11 +60,18 @@ if loaded is None or loaded[0] != choice:
         st.stop()
     loaded = (choice, events)
     st.session_state.replay_loaded = loaded
-    st.session_state.replay_index = len(events)  # open on the whole run
+    # Open on the whole run; in teaching mode at the start, with the guess still to make.
+    st.session_state.replay_index = 0 if teaching() else len(events)
     st.session_state.replay_playing = False
+    st.session_state.pop("replay_prediction", None)
 events = loaded[1]
+# Teaching mode: the replay holds before the final choice until a guess is locked in.
+hold = reveal_index(events) if teaching() and "replay_prediction" not in st.session_state else None
+end = len(events) if hold is None else hold
 
-speed_column, play_column, export_column = st.columns([3, 1, 2])
+speed_column, back_column, play_column, forward_column, export_column = st.columns(
+    [3, 1, 1, 1, 2], vertical_alignment="bottom"
+)
 speed = speed_column.select_slider(
     "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
 )
@@ -62,12 +81,23 @@ def toggle_play() -> None:
     """Before the rerun, so the button's label and the polling agree with the new state."""
     playing = not st.session_state.get("replay_playing", False)
     st.session_state.replay_playing = playing
-    if playing and st.session_state.get("replay_index", 0) >= len(events):
+    if playing and st.session_state.get("replay_index", 0) >= end:
         st.session_state.replay_index = 0  # play a finished replay from the start
 
 
+def step(forward: bool) -> None:
+    """One event (with the text streamed before it) forwards or back; pauses the replay."""
+    st.session_state.replay_playing = False
+    index = st.session_state.get("replay_index", end)
+    st.session_state.replay_index = min(end, step_replay(events, index, forward))
+
+
 playing = st.session_state.get("replay_playing", False)
-play_column.button("Pause" if playing else "Play", on_click=toggle_play, width="stretch")
+back_column.button("◀ Step", on_click=step, args=(False,), shortcut="Left", width="stretch")
+play_column.button(
+    "Pause" if playing else "Play", on_click=toggle_play, shortcut="Space", width="stretch"
+)
+forward_column.button("Step ▶", on_click=step, args=(True,), shortcut="Right", width="stretch")
 export_column.download_button(
     "Download as HTML",
     data=lambda: build_replay_html(events, f"Deliberate · {options[choice]}"),
@@ -80,17 +110,25 @@ export_column.download_button(
 
 
 def replay_panel() -> bool:
-    index = min(st.session_state.get("replay_index", len(events)), len(events))
+    index = min(st.session_state.get("replay_index", end), end)
     if st.session_state.get("replay_playing"):
-        index = advance_replay(events, index, max(1.0, speed * TICK_SECONDS))
-        if index >= len(events):
+        index = min(end, advance_replay(events, index, max(1.0, speed * TICK_SECONDS)))
+        if index >= end:
             st.session_state.replay_playing = False
     st.session_state.replay_index = index  # before the scrubber exists in this run: allowed
-    st.slider("Scrubber: events replayed", 0, len(events), key="replay_index")
-    fold = cached_fold(
-        "replay", choice, lambda start: events[start:], upto=st.session_state.replay_index
-    )
-    render_run(fold, "replay")
+    st.slider("Scrubber: events replayed", 0, end, key="replay_index")
+    # Until the guess, right and wrong stay hidden: the fold never sees the reference answer.
+    shown, key = (events, choice) if hold is None else (hide_reference(events), f"{choice}:hidden")
+    fold = cached_fold("replay", key, lambda start: shown[start:], upto=index)
+    render_run(fold, "replay", present=present)
+    prediction = st.session_state.get("replay_prediction")
+    if hold is not None and index >= hold:
+        render_prediction_form("replay_prediction", candidate_answers(fold.tree), "the search")
+    elif prediction is not None and fold.tree.chosen is not None:
+        chosen = fold.tree.chosen
+        render_verdict(prediction, chosen.answer, chosen.correct, "the search")
+    elif prediction is not None:
+        st.caption("Your guess is locked in: press Play or → to see the choice.")
     return bool(st.session_state.get("replay_playing"))
 
 

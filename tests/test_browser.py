@@ -146,9 +146,11 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             sidebar = page.get_by_test_id("stSidebar")
             # The model line, not the speed note that names the model too.
             sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
-            # A small budget with the keyboard: N 4 -> 2 and depth 6 -> 2.
+            # A small budget with the keyboard, under Advanced: N 4 -> 2 and depth 6 -> 2
+            # (slider 0 is the plain thinking control, 1 N, 2 the beam width, 3 the depth).
+            sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
             sliders = sidebar.get_by_role("slider")
-            for index, presses in ((0, 1), (2, 4)):
+            for index, presses in ((1, 1), (3, 4)):
                 sliders.nth(index).focus()
                 for _ in range(presses):
                     sliders.nth(index).press("ArrowLeft")
