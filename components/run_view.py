@@ -15,8 +15,10 @@ import streamlit as st
 
 from components.cost_meter import render_cost_meter
 from components.explain import render_explanations, sentence
+from components.figure_export import render_downloads
 from components.live_text import progress_line, render_live_text
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
+from components.run_files import run_file_name
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
 from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageRecorded
@@ -118,9 +120,10 @@ def render_outcome(tree: ReasoningTree) -> None:
         st.text(f"Answer: {answer}   ·   {grade}   ·   {tree.chosen.method}")
 
 
-def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
+def render_run(fold: RunFold, key: str, narrow: bool = False, exports: bool = False) -> None:
     """Status, tree (clickable), PRM chart, cost meter and the clicked node for one run;
-    `narrow` stacks the PRM chart above the cost meter (for side-by-side panels)."""
+    `narrow` stacks the PRM chart above the cost meter (for side-by-side panels); `exports`
+    adds PNG / SVG / HTML downloads under the tree and the PRM chart (not while it grows)."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
     render_outcome(tree)
     selected = st.session_state.get(node_key)
@@ -130,14 +133,18 @@ def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
     tree_column, text_column = (
         (st.container(), st.container()) if narrow or not live else st.columns([3, 2])
     )
+    name = run_file_name(tree.started)
     with tree_column:
+        tree_figure = build_tree_figure(tree, selected)
         st.plotly_chart(
-            build_tree_figure(tree, selected),
+            tree_figure,
             key=chart_key,
             on_select=lambda: _remember_click(chart_key, node_key),
             selection_mode="points",
             width="stretch",
         )
+        if exports:
+            render_downloads(tree_figure, f"{name}-tree", f"{key}_tree_files")
     with text_column if live else st.container():
         if live:
             render_live_text(tree)
@@ -153,11 +160,14 @@ def render_run(fold: RunFold, key: str, narrow: bool = False) -> None:
     with prm_column:
         scored = selected is not None and tree.graph.nodes[selected].get("score") is not None
         scored_node = selected if scored else None
-        st.plotly_chart(build_prm_figure(tree, scored_node), key=f"{key}_prm", width="stretch")
+        prm_figure = build_prm_figure(tree, scored_node)
+        st.plotly_chart(prm_figure, key=f"{key}_prm", width="stretch")
         value = path_aggregate(tree, scored_node)
         which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
         shown = "no step scored yet" if value is None else f"{run_aggregation(tree)} = {value:.2f}"
         st.caption(f"PRM score of each step on {which}; path score {shown}.")
+        if exports:
+            render_downloads(prm_figure, f"{name}-prm", f"{key}_prm_files")
     with cost_column:
         render_cost_meter(fold.ledger)
         st.caption(

@@ -1,7 +1,6 @@
 """Cost per problem solved: a problem set x strategies x budgets, with the test-time-compute plots."""
 
 from datetime import datetime
-from functools import partial
 
 import streamlit as st
 
@@ -15,6 +14,7 @@ from components.batch_charts import (
     summary_frame,
 )
 from components.cost_meter import format_seconds
+from components.figure_export import render_downloads
 from components.page_shell import through_app
 from components.problem_picker import render_problem_set_picker
 from components.run_view import poll_while
@@ -174,14 +174,7 @@ for left, right in ((charts[0], charts[1]), (charts[2], charts[3])):
         with column:
             st.plotly_chart(figure, key=f"batch_chart_{name}", width="stretch")
             st.caption(caption)
-            st.download_button(
-                f"Download the {name} chart (HTML)",
-                partial(figure.to_html, include_plotlyjs=True),
-                f"batch-{shown}-{name}.html",
-                "text/html",
-                key=f"batch_html_{name}",
-                on_click="ignore",
-            )
+            render_downloads(figure, f"batch-{shown}-{name}", f"batch_files_{name}")
 
 st.header("How far to trust the verifier")
 st.caption(

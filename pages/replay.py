@@ -7,6 +7,7 @@ import streamlit as st
 
 from components.export import build_replay_html
 from components.page_shell import through_app
+from components.run_files import render_events_download, render_run_upload
 from components.run_view import advance_replay, cached_fold, poll_while, render_run
 from components.text import plain_markdown
 from deliberate.runstore import load_recording, recordings
@@ -23,6 +24,11 @@ st.write(
     "stream. Replaying it rebuilds the identical tree with no model and no network: the safe "
     "way to present."
 )
+
+with st.expander("Upload a run (JSONL)"):
+    uploaded = render_run_upload(store, "replay_upload")
+if uploaded is not None:
+    st.session_state.replay_choice = f"run:{uploaded}"  # before the selectbox: allowed
 
 options: dict[str, str] = {}  # your newest run first, then the demos shipped with the app
 for run in store.list_runs() if store is not None else []:
@@ -52,7 +58,7 @@ if loaded is None or loaded[0] != choice:
     st.session_state.replay_playing = False
 events = loaded[1]
 
-speed_column, play_column, export_column = st.columns([3, 1, 2])
+speed_column, play_column, export_column, events_column = st.columns([3, 1, 2, 2])
 speed = speed_column.select_slider(
     "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
 )
@@ -77,6 +83,8 @@ export_column.download_button(
     "scrubber): for slides or to send.",
     width="stretch",
 )
+with events_column:
+    render_events_download(events, "replay_jsonl")
 
 
 def replay_panel() -> bool:
@@ -90,7 +98,7 @@ def replay_panel() -> bool:
     fold = cached_fold(
         "replay", choice, lambda start: events[start:], upto=st.session_state.replay_index
     )
-    render_run(fold, "replay")
+    render_run(fold, "replay", exports=not st.session_state.get("replay_playing"))
     return bool(st.session_state.get("replay_playing"))
 
 
