@@ -31,20 +31,32 @@ def price_text(price: Price | None, source: str = "") -> str:
 
 def _api_fields(kind: str) -> ProviderChoice | None:
     """Model, key, URL and price fields for an API provider; None with the reason when unusable."""
-    model = st.text_input("Model", value=DEFAULT_MODELS[kind], key=f"set_{kind}_model")
+    model = st.text_input(
+        "Model", value=DEFAULT_MODELS[kind], key=f"set_{kind}_model", persist_state="session"
+    )
     base_url = ""
     if kind == "openai_compatible":
         base_url = st.text_input(
-            "Server base URL", placeholder="http://localhost:8000/v1", key="set_compat_url"
+            "Server base URL",
+            placeholder="http://localhost:8000/v1",
+            key="set_compat_url",
+            persist_state="session",
         )
     api_key = st.text_input(
-        "API key (kept in this session's memory only)", type="password", key=f"set_{kind}_key"
+        "API key (kept in this session's memory only)",
+        type="password",
+        key=f"set_{kind}_key",
+        persist_state="session",
     )
     price = st.text_input(
-        "Price override: input, output $ per million tokens (optional)", key=f"set_{kind}_price"
+        "Price override: input, output $ per million tokens (optional)",
+        key=f"set_{kind}_price",
+        persist_state="session",
     )
     reasoning = kind == "openai_compatible" and st.checkbox(
-        "The model thinks natively (a reasoning model)", key="set_compat_reasoning"
+        "The model thinks natively (a reasoning model)",
+        key="set_compat_reasoning",
+        persist_state="session",
     )
     option = next(
         o for o in provider_options({kind: api_key}, compatible_url=base_url) if o.kind == kind
@@ -78,7 +90,13 @@ def render_provider_picker() -> ProviderChoice | None:
         if not local.usable:
             st.warning(plain_markdown(f"{local.label} {local.missing}."))
             return None
-        name = st.selectbox("Model", local_models(), format_func=model_label, key="set_local_model")
+        name = st.selectbox(
+            "Model",
+            local_models(),
+            format_func=model_label,
+            key="set_local_model",
+            persist_state="session",
+        )
         try:
             choice = local_choice(name)
         except ValueError as exc:  # a malformed DELIBERATE_LOCAL_PRICE
