@@ -24,8 +24,9 @@ from core.providers.base import GenerationRequest, Message
 from core.providers.local import local_provider
 from core.providers.local_model import installed_models
 from core.verifiers.arithmetic import ArithmeticChecker
-from deliberate.batch import rows_to_csv, run_batch, summarize
+from deliberate.batch import rows_to_csv, summarize
 from deliberate.report import format_summary
+from deliberate.sweep import run_batch
 from strategies import budgets_for
 
 STRATEGIES = "direct,chain_of_thought,self_consistency,best_of_n,beam_search,mcts"

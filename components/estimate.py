@@ -13,6 +13,7 @@ from core.budget import Budget
 from core.ledger import format_dollars
 from core.providers.base import Price, Usage
 from core.providers.local_model import MODELS
+from core.verifiers import verifier_parts
 from core.verifiers.program import PROGRAM_TOKENS
 from strategies.refine import CRITIQUE_TOKENS
 from strategies.sampling import DIRECT_TOKENS
@@ -131,11 +132,12 @@ def estimate_run(
     path_tokens = min(budget.max_depth, TYPICAL_DEPTH) * TYPICAL_STEP_TOKENS // 2
     input_tokens = calls * (PROMPT_TOKENS + path_tokens)
     seconds = output / tokens_per_second + input_tokens / PREFILL_TOKENS_PER_SECOND
-    if verifier == "program":  # one program written per question
+    parts = verifier_parts(verifier)  # served PRMs run elsewhere, at their own price
+    if "program" in parts:  # one program written per question
         calls, output = calls + 1, output + PROGRAM_TOKENS
         input_tokens += PROMPT_TOKENS
         seconds += PROGRAM_TOKENS / tokens_per_second
-    if verifier == "model_judge":  # one prefill and one token per scored step
+    if "model_judge" in parts:  # one prefill and one token per scored step
         judge_input = scored * (PROMPT_TOKENS + path_tokens)
         input_tokens += judge_input
         output += scored

@@ -64,6 +64,8 @@ def step_bars(tree: ReasoningTree, path: list[str]) -> list[StepBar]:
             continue
         pieces = [p for p in data["text"].split(STEP_STOP) if p.strip()] or [data["text"]]
         for i, score in enumerate(step_scores):
+            if score is None:  # unavailable: the node's detail says why
+                continue
             piece = pieces[i] if i < len(pieces) else ""
             bars.append(StepBar(f"step {len(bars) + 1}", score, node, piece))
     return bars

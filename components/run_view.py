@@ -66,7 +66,9 @@ def node_details(fold: RunFold, node_id: str) -> dict[str, str]:
     details = {"role": data["role"], "depth": str(data["depth"])}
     details["PRM score"] = "not scored" if data["score"] is None else f"{data['score']:.3f}"
     if len(data["step_scores"]) > 1:
-        details["step scores"] = ", ".join(f"{s:.3f}" for s in data["step_scores"])
+        details["step scores"] = ", ".join(
+            "unavailable" if s is None else f"{s:.3f}" for s in data["step_scores"]
+        )
     if data.get("score_detail"):
         details["verifier says"] = data["score_detail"]
     usage = fold.usage.get(node_id)

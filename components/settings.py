@@ -11,13 +11,15 @@ import streamlit as st
 from components.estimate import Estimate, documented_speed, estimate_run, speed_note
 from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
+from components.verifier_picker import render_verifier_picker
 from components.warm_up import render_warm_up
 from core.budget import SELECTIONS, Budget
 from core.providers.base import Provider
 from core.providers.choice import ProviderChoice
-from core.verifiers import VERIFIERS, make_verifier
+from core.verifiers import make_verifier
 from core.verifiers.aggregate import AGGREGATIONS
 from core.verifiers.base import Verifier
+from core.verifiers.served import PrmServer
 from deliberate.runstore import RunStore
 from strategies import NEEDS_NATIVE_THINKING, STRATEGIES, SYSTEM_2
 
@@ -41,8 +43,9 @@ DEFAULTS: dict[str, Any] = {
 @dataclass(frozen=True)
 class Settings:
     provider: ProviderChoice
-    verifier: str
+    verifier: str  # a verifier's name, or a combination's ("program>arithmetic")
     budget: Budget
+    prm: PrmServer | None = None  # the server of a served PRM, when the verifier uses one
 
     def strategies(self, system_2_only: bool = False) -> list[str]:
         """The strategies this provider can run (native thinking needs hidden reasoning)."""
@@ -54,7 +57,7 @@ class Settings:
     def backend(self) -> tuple[Provider, Verifier]:
         """Build the provider (may load a model) and the verifier: call it in a worker thread."""
         provider = self.provider.make()
-        return provider, make_verifier(self.verifier, provider)
+        return provider, make_verifier(self.verifier, provider, self.prm)
 
 
 def init_settings_state() -> None:
@@ -69,13 +72,7 @@ def render_settings() -> Settings | None:
         choice = render_provider_picker()
         if choice is not None:
             render_warm_up(choice)
-        verifier = st.selectbox(
-            "Verifier (the PRM)",
-            list(VERIFIERS),
-            format_func=lambda name: VERIFIERS[name].split(":")[0],
-            key="set_verifier",
-        )
-        st.caption(VERIFIERS[verifier])
+        verifier = render_verifier_picker()
         st.subheader("Thinking budget")
         n = st.select_slider(
             "N: samples, beams or expansions",
@@ -127,7 +124,9 @@ def render_settings() -> Settings | None:
         except ValueError as exc:
             st.error(plain_markdown(f"This budget can't run: {exc}"))
             return None
-    return None if choice is None else Settings(choice, verifier, budget)
+    if choice is None or verifier is None:
+        return None
+    return Settings(choice, verifier[0], budget, verifier[1])
 
 
 def plan_estimate(

@@ -111,7 +111,8 @@ def node_hover(tree: ReasoningTree, node_id: str) -> str:
     if data["score"] is not None:
         lines.append(f"PRM score {data['score']:.2f}")
     if len(data["step_scores"]) > 1:
-        lines.append("step scores " + ", ".join(f"{s:.2f}" for s in data["step_scores"]))
+        shown = ("-" if s is None else f"{s:.2f}" for s in data["step_scores"])
+        lines.append("step scores " + ", ".join(shown))
     lines.append(f"{data['output_tokens']} output tokens")
     if data["visits"]:
         lines.append(f"MCTS visits {data['visits']}, value {data['value']:.2f}")

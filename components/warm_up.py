@@ -43,5 +43,14 @@ def render_warm_up(choice: ProviderChoice) -> None:
     """Start loading a local model once; say so while it loads."""
     if not choice.key.startswith("local:"):
         return
-    if _warm_up(choice.key, choice).is_alive():
-        st.caption("Loading the model in the background; a run started now waits for it.")
+    thread = _warm_up(choice.key, choice)
+    if not thread.is_alive():
+        return
+
+    def note() -> None:  # polled, so that the note goes when the model is ready
+        if thread.is_alive():
+            st.caption("Loading the model in the background; a run started now waits for it.")
+        else:
+            st.caption("Model loaded.")
+
+    st.fragment(run_every=1.0)(note)()

@@ -80,10 +80,10 @@ class NodeAdded(Event):
 class StepScored(Event):
     kind: ClassVar[str] = "step_scored"
     node_id: str
-    score: float  # the node's score; for a whole sample, its steps' scores aggregated
+    score: float | None  # for a whole sample, its steps' scores aggregated; None: unavailable
     verifier: str
     detail: str = ""
-    step_scores: tuple[float, ...] = ()  # per step, when the node holds several steps
+    step_scores: tuple[float | None, ...] = ()  # per step, when the node holds several
 
 
 @dataclass(frozen=True)

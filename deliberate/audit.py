@@ -73,7 +73,7 @@ def candidates(run: Sequence[Event], verifier: Verifier | None = None) -> list[C
                 if s.strip()
             ]  # fmt: skip
             scored = verifier.score(started.question, [steps[: i + 1] for i in range(len(steps))])
-            scores = scored.scores
+            scores = [s for s in scored.scores if s is not None]  # unavailable: unscored
         score = aggregate(scores, how) if scores else 0.0
         correct = answers_match(event.answer, started.reference)
         out.append(Candidate(started.run_id, event.node_id, event.answer, score, correct))

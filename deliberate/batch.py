@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
 from itertools import groupby
 
-from core.budget import Budget
 from core.events import AnswerChosen, Event, NodeAdded, RunFinished
 from core.ledger import Ledger, cost_per_solved
 from core.problems.base import Problem
-from core.providers.base import Provider
-from core.verifiers.base import Verifier
-from strategies import STRATEGIES, budgets_for
 
 
 @dataclass(frozen=True)
@@ -72,50 +67,6 @@ def any_correct(problem: Problem, events: Sequence[Event], chosen: bool | None) 
     if problem.grade(None) is None:
         return None
     return any(graded)
-
-
-def run_batch(
-    problems: Sequence[Problem],
-    strategies: Sequence[str],
-    budgets: Sequence[int],
-    provider: Provider,
-    verifier: Verifier,
-    base: Budget,
-    on_event: Callable[[Event], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    concurrency: int = 1,
-) -> Iterator[BatchRow]:
-    """Yield one row per (problem, strategy, budget); direct and chain of thought once, at n=1.
-
-    `should_stop` goes to each run, which then ends cleanly before its next model call. With
-    `concurrency` > 1 (API servers: the serving stack behind the URL spreads the load) that many
-    runs go at once; rows still come in cell order, each run is seeded as in a sequential batch,
-    and `on_event` is not called (runs interleave)."""
-    cells = [
-        (problem, strategy, n)
-        for problem in problems
-        for strategy in strategies
-        for n in budgets_for(strategy, budgets)
-    ]
-
-    def run(cell: tuple[Problem, str, int], emit: Callable[[Event], None] | None) -> BatchRow:
-        problem, strategy, n = cell
-        events = []
-        budget = replace(base, n=n)
-        for event in STRATEGIES[strategy](problem, provider, verifier, budget, should_stop):
-            events.append(event)
-            if emit is not None:
-                emit(event)
-        return row_from_events(problem, strategy, n, events)
-
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
-    if concurrency == 1:
-        for cell in cells:
-            yield run(cell, on_event)
-        return
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        yield from pool.map(lambda cell: run(cell, None), cells)
 
 
 @dataclass(frozen=True)

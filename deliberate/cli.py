@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from core.budget import Budget
 from core.events import from_json_lines, to_json_line
@@ -19,17 +20,48 @@ from core.providers.base import Provider
 from core.providers.prices import parse_price
 from core.providers.registry import DEFAULT_MODELS
 from core.tree import ReasoningTree
-from core.verifiers import VERIFIERS, make_verifier
+from core.verifiers import VERIFIERS, make_verifier, verifier_parts
+from core.verifiers.base import Verifier
+from core.verifiers.served import KEY_VARIABLE, PrmServer
 from deliberate.audit import audit, format_audit, split_runs
-from deliberate.batch import rows_to_csv, run_batch, summarize
+from deliberate.batch import rows_to_csv, summarize
 from deliberate.report import format_ledger, format_summary, format_tree
-from strategies import STRATEGIES, budgets_for
+from deliberate.runstore import RunStore
+from deliberate.worker import BatchWorker
+from strategies import STRATEGIES
 
 API_KINDS = [kind for kind in registry.KINDS if kind != "local"]
 
 
+def verifier_name(text: str) -> str:
+    """A verifier or a combination of them, checked before any run starts."""
+    try:
+        verifier_parts(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
+def _prm_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prm-url",
+        help=f"served_prm / shepherd_prm: the PRM server, e.g. http://localhost:8000 (a key, if "
+        f"needed, from {KEY_VARIABLE})",
+    )
+    parser.add_argument("--prm-model", help="the served PRM's model name")
+    parser.add_argument("--prm-price", help='the PRM\'s "input, output" dollars per million tokens')
+    parser.add_argument("--prm-timeout", type=float, default=30.0, help="seconds per PRM call")
+
+
 def _budget_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--verifier", choices=sorted(VERIFIERS), default="arithmetic")
+    parser.add_argument(
+        "--verifier",
+        type=verifier_name,
+        default="arithmetic",
+        help=f"one of {', '.join(VERIFIERS)}; or several joined by > (the first decides, the "
+        f"next break ties) or + (their mean), e.g. served_prm+arithmetic",
+    )
+    _prm_args(parser)
     parser.add_argument(
         "--provider",
         default="local",
@@ -79,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--rescore", default="", help="verifiers to re-score the stored answers with, e.g. program"
     )
+    _prm_args(check)
     check.add_argument("--provider", default="local", choices=["local", *API_KINDS, "fake"])
     check.add_argument("--model", help="the model the re-scoring verifiers call, if any")
     check.add_argument("--base-url")
@@ -102,8 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--concurrency",
         type=int,
-        default=1,
-        help="runs at once (API servers; the embedded model serves one at a time)",
+        help="runs at once (API servers; the embedded model serves one at a time); default 1, "
+        "or the stored batch's with --resume",
+    )
+    batch.add_argument(
+        "--max-batch-dollars",
+        type=float,
+        help="spending cap for the whole batch: once reached, no new run starts and running "
+        "ones stop before their next model call (calls already out still finish)",
+    )
+    batch.add_argument(
+        "--resume",
+        metavar="BATCH_ID",
+        help="run the missing cells of a stored batch, with its stored problems, strategies, "
+        "budgets, seeds, provider and verifier (the store is in DELIBERATE_DATA_DIR)",
     )
     _budget_args(batch)
     return parser
@@ -124,6 +169,14 @@ def make_provider(args: argparse.Namespace) -> Provider:
     if args.price:
         settings["price"] = parse_price(args.price)
     return registry.make_provider(args.provider, **settings)
+
+
+def make_prm(args: argparse.Namespace) -> PrmServer | None:
+    """The PRM server named by --prm-url and --prm-model, if any; its key from the environment."""
+    if not (args.prm_url or args.prm_model):
+        return None
+    price = parse_price(args.prm_price) if args.prm_price else None
+    return PrmServer.from_env(args.prm_url or "", args.prm_model or "", price, args.prm_timeout)
 
 
 def make_budget(args: argparse.Namespace, n: int) -> Budget:
@@ -150,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     budget = make_budget(args, args.n)
     provider = make_provider(args)
-    verifier = make_verifier(args.verifier, provider)
+    verifier = make_verifier(args.verifier, provider, make_prm(args))
     events = []
     for event in STRATEGIES[args.strategy](problem, provider, verifier, budget):
         events.append(event)
@@ -178,7 +231,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     names = [n for n in args.rescore.split(",") if n]
     if names:
         provider = make_provider(args)
-        audits += [audit(runs, f"{n} (re-scored)", make_verifier(n, provider)) for n in names]
+        prm = make_prm(args)
+        audits += [audit(runs, f"{n} (re-scored)", make_verifier(n, provider, prm)) for n in names]
     print(format_audit(audits))
     return 0
 
@@ -191,41 +245,88 @@ def _progress(done: int, total: int, started: float) -> None:
     sys.stderr.flush()
 
 
-def cmd_batch(args: argparse.Namespace) -> int:
+def batch_setup(args: argparse.Namespace) -> dict[str, Any]:
+    """The provider and verifier options a resume rebuilds the backend from (never a key)."""
+    names = ("provider", "model", "base_url", "price", "verifier")
+    names += ("prm_url", "prm_model", "prm_price", "prm_timeout")
+    return {name: getattr(args, name) for name in names}
+
+
+def _new_batch(args: argparse.Namespace, store: RunStore) -> BatchWorker:
     if args.file:
         problems: list[Problem] = load_jsonl(args.file)
     else:
         problems = load_problem_set(args.set, seed=args.set_seed, size=args.size or 20)
     problems = problems[: args.size] if args.size else problems
-
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown:
-        raise ValueError(f"unknown strategies {unknown}; choose from {sorted(STRATEGIES)}")
     budgets = [int(b) for b in args.budgets.split(",")]
     for n in budgets:
         make_budget(args, n)  # validate every budget before spending any compute
-    provider = make_provider(args)
-    verifier = make_verifier(args.verifier, provider)
-    runs_per_problem = sum(len(budgets_for(s, budgets)) for s in strategies)
-    total = len(problems) * runs_per_problem
-    rows, started = [], time.perf_counter()
-    _progress(0, total, started)
-    base = make_budget(args, 1)
-    cells = run_batch(
-        problems, strategies, budgets, provider, verifier, base, concurrency=args.concurrency
+    setup = batch_setup(args)
+    return BatchWorker(
+        problems,
+        strategies,
+        budgets,
+        lambda: _backend(setup),
+        make_budget(args, 1),
+        store,
+        label=f"{len(problems)} problems × {', '.join(strategies)} × N={budgets} (CLI)",
+        concurrency=args.concurrency or 1,
+        max_batch_dollars=args.max_batch_dollars,
+        setup=setup,
     )
-    for row in cells:
-        rows.append(row)
-        _progress(len(rows), total, started)
+
+
+def _backend(setup: dict[str, Any]) -> tuple[Provider, Verifier]:
+    options = argparse.Namespace(**{"prm_url": None, "prm_model": None, **setup})
+    provider = make_provider(options)
+    return provider, make_verifier(setup["verifier"], provider, make_prm(options))
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    store = RunStore()
+    if args.resume:
+        setup = store.batch(args.resume).config.get("setup") or {}
+        if "provider" not in setup:
+            raise ValueError(f"batch {args.resume} was not run from the command line: resume it "
+                             "from the cost page")  # fmt: skip
+        worker = BatchWorker.resume(
+            store,
+            args.resume,
+            lambda: _backend(setup),
+            concurrency=args.concurrency,
+            max_batch_dollars=args.max_batch_dollars,
+        )
+    else:
+        worker = _new_batch(args, store)
+    sys.stderr.write(f"batch {worker.batch_id}: if it is cut off, --resume {worker.batch_id}\n")
+    started = time.perf_counter()
+    worker.start()
+    try:
+        while not worker.join(0.2):
+            _progress(len(worker.rows()), worker.total_runs, started)
+    except KeyboardInterrupt:  # Ctrl-C: the runs under way stop at their next call, rows kept
+        worker.stop()
+        worker.join()
+    rows = worker.rows()
+    _progress(len(rows), worker.total_runs, started)
     sys.stderr.write("\n")
     args.out.write_text(rows_to_csv(rows), encoding="utf-8")
     if args.events:
-        lines = (to_json_line(e) + "\n" for row in rows for e in row.events)
+        runs = [store.load_events(run_id) for run_id in store.batch_run_ids(worker.batch_id or "")]
+        lines = (to_json_line(e) + "\n" for events in runs for e in events)
         args.events.write_text("".join(lines), encoding="utf-8")
-    print(format_summary(summarize(rows)))
+    if rows:
+        print(format_summary(summarize(rows)))
     print(f"results: {args.out}")
-    return 0
+    if worker.status == "complete":
+        return 0
+    if worker.status == "error":
+        print(f"error: {worker.message}", file=sys.stderr)
+    else:
+        print(f"The batch was {worker.message}.")
+    print(f"Rows kept; run the missing cells with --resume {worker.batch_id}")
+    return 2 if worker.status == "error" else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -233,6 +334,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"run": cmd_run, "replay": cmd_replay, "batch": cmd_batch, "audit": cmd_audit}
     try:
         return commands[args.command](args)
-    except (ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, RuntimeError, OSError, KeyError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2

@@ -258,12 +258,16 @@ class RunStore:
             )
         return batch_id
 
-    def add_batch_row(self, batch_id: str, row: BatchRow, run_id: str | None = None) -> None:
+    def add_batch_row(
+        self, batch_id: str, row: BatchRow, run_id: str | None = None, seq: int | None = None
+    ) -> None:
+        """Store one finished row; `seq` is its cell's place in the batch (default: the next)."""
         correct = None if row.correct is None else int(row.correct)
         with self._connect() as db:
-            (seq,) = db.execute(
-                "SELECT COUNT(*) FROM batch_rows WHERE batch_id = ?", (batch_id,)
-            ).fetchone()
+            if seq is None:
+                (seq,) = db.execute(
+                    "SELECT COUNT(*) FROM batch_rows WHERE batch_id = ?", (batch_id,)
+                ).fetchone()
             db.execute(
                 "INSERT INTO batch_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -284,6 +288,33 @@ class RunStore:
                     None if row.any_correct is None else int(row.any_correct),
                 ),
             )
+
+    def batch(self, batch_id: str) -> BatchInfo:
+        """One stored batch; KeyError if there is none with this id."""
+        info = next((b for b in self.list_batches() if b.batch_id == batch_id), None)
+        if info is None:
+            raise KeyError(f"no stored batch {batch_id!r}")
+        return info
+
+    def reopen_batch(self, batch_id: str) -> None:
+        """Mark a stored batch as running again, in this process (to resume it).
+
+        Raises KeyError for an unknown batch, ValueError for one still running."""
+        if self.batch(batch_id).status == "running":
+            raise ValueError(f"batch {batch_id} is still running")
+        with self._connect() as db:
+            db.execute(
+                "UPDATE batches SET status = 'running', message = '', pid = ? WHERE batch_id = ?",
+                (os.getpid(), batch_id),
+            )
+
+    def batch_seqs(self, batch_id: str) -> list[int]:
+        """The cells of the batch that have a stored row, by their place in the batch."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT seq FROM batch_rows WHERE batch_id = ? ORDER BY seq", (batch_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def finish_batch(self, batch_id: str, status: str, message: str = "") -> None:
         with self._connect() as db:

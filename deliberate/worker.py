@@ -14,15 +14,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from core.budget import Budget
 from core.events import Event, RunFinished, RunStarted
 from core.problems.base import Problem
+from core.problems.catalog import problem_from_record, problem_record
 from core.providers.base import Provider
 from core.verifiers.base import Verifier
-from deliberate.batch import BatchRow, run_batch
+from deliberate.batch import BatchRow
 from deliberate.runstore import RunStore
-from strategies import ONE_GENERATION, STRATEGIES, budgets_for
+from deliberate.sweep import BatchCap, CellResult, batch_cells, run_cells
+from strategies import ONE_GENERATION, STRATEGIES
 
 log = logging.getLogger(__name__)
 
@@ -143,17 +146,20 @@ def start_run(
     return RunWorker(make_events, store, source).start()
 
 
-class _BatchStopped(Exception):
-    pass
-
-
 def run_weight(strategy: str, n: int) -> int:
     """Relative cost of one run, for the remaining-time estimate: one greedy generation is one call."""
     return 1 if strategy in ONE_GENERATION else n
 
 
 class BatchWorker:
-    """Problems x strategies x budgets in a daemon thread; rows are stored as they finish."""
+    """Problems x strategies x budgets in a daemon thread; each row is stored as its run ends.
+
+    `concurrency` runs go at once (API servers; the embedded model serves one at a time);
+    `max_batch_dollars` caps the whole batch's spending (see `deliberate.sweep.run_cells`);
+    `setup` (provider, model and verifier in words, never a key) is stored with the batch so
+    that `BatchWorker.resume` can check or rebuild them. Runs cut short by Stop or the cap are
+    stored for Replay but give no row: a resume runs those cells again.
+    """
 
     def __init__(
         self,
@@ -164,6 +170,11 @@ class BatchWorker:
         base: Budget,
         store: RunStore | None = None,
         label: str = "",
+        *,
+        concurrency: int = 1,
+        max_batch_dollars: float | None = None,
+        setup: dict[str, Any] | None = None,
+        resume_id: str | None = None,
     ) -> None:
         for n in budgets:
             replace(base, n=n)  # validate every budget before any compute is spent
@@ -172,33 +183,81 @@ class BatchWorker:
             raise ValueError(f"unknown strategies {unknown}; choose from {sorted(STRATEGIES)}")
         if not problems or not strategies or not budgets:
             raise ValueError("a batch needs at least one problem, one strategy and one budget")
-        self.problems, self.strategies, self.budgets = (
-            list(problems),
-            list(strategies),
-            list(budgets),
-        )
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
+        self.cap = BatchCap(max_batch_dollars)
+        self.concurrency = concurrency
+        self.cells = batch_cells(problems, strategies, budgets)
+        self.total_runs = len(self.cells)
+        self.total_weight = sum(run_weight(c.strategy, c.n) for c in self.cells)
         self._backend, self._base, self._store = backend, base, store
-        per_problem = [(s, n) for s in strategies for n in budgets_for(s, budgets)]
-        self.total_runs = len(problems) * len(per_problem)
-        self.total_weight = len(problems) * sum(run_weight(s, n) for s, n in per_problem)
         self.status = "running"
         self.message = ""
-        self.batch_id: str | None = None
-        if store is not None:
+        self.batch_id: str | None = resume_id
+        self._rows: dict[int, BatchRow] = {}
+        if resume_id is not None and store is not None:
+            stored = store.load_batch_rows(resume_id)
+            self._rows = dict(zip(store.batch_seqs(resume_id), stored, strict=True))
+            self.cap.add(sum(r.cost_usd or 0.0 for r in stored))
+            store.reopen_batch(resume_id)
+        elif store is not None:
             config = {
                 "problems": [p.id for p in problems],
-                "strategies": self.strategies,
-                "budgets": self.budgets,
+                "problem_records": [problem_record(p) for p in problems],
+                "strategies": list(strategies),
+                "budgets": list(budgets),
                 "base": base.to_dict(),
+                "concurrency": concurrency,
+                "max_batch_dollars": max_batch_dollars,
+                "setup": setup or {},
             }
             self.batch_id = store.create_batch(label or f"{len(problems)} problems", config)
-        self._rows: list[BatchRow] = []
-        self._current: list[Event] = []
-        self._done_weight = 0
+        self._done_weight = sum(run_weight(r.strategy, r.budget) for r in self._rows.values())
+        self._new_weight = 0
+        self._cut = 0
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="batch", daemon=True)
+
+    @classmethod
+    def resume(
+        cls,
+        store: RunStore,
+        batch_id: str,
+        backend: Backend,
+        *,
+        concurrency: int | None = None,
+        max_batch_dollars: float | None = None,
+        setup: dict[str, Any] | None = None,
+    ) -> BatchWorker:
+        """A worker for the cells of stored batch `batch_id` that have no row yet, with its
+        stored problems, strategies, budgets and seeds (start it to run them).
+
+        `concurrency` and `max_batch_dollars` default to the stored ones; a `setup` that differs
+        from the stored one (another provider, model or verifier) is refused with ValueError, as
+        is a batch stored before batches could resume; KeyError for an unknown batch."""
+        config = store.batch(batch_id).config
+        if "problem_records" not in config:
+            raise ValueError(f"batch {batch_id} was stored before batches could resume")
+        ran_on = config.get("setup") or {}
+        differ = {k for k in ran_on.keys() & (setup or {}).keys() if ran_on[k] != setup[k]}
+        if differ:
+            was = ", ".join(f"{k} {ran_on[k]}" for k in sorted(differ))
+            raise ValueError(f"this batch ran with {was}: choose the same to resume it")
+        return cls(
+            [problem_from_record(r) for r in config["problem_records"]],
+            config["strategies"],
+            config["budgets"],
+            backend,
+            Budget(**config["base"]),
+            store,
+            concurrency=concurrency or config.get("concurrency") or 1,
+            max_batch_dollars=(
+                config.get("max_batch_dollars") if max_batch_dollars is None else max_batch_dollars
+            ),
+            resume_id=batch_id,
+        )
 
     def start(self) -> BatchWorker:
         self._started = time.monotonic()
@@ -217,8 +276,9 @@ class BatchWorker:
         return not self._thread.is_alive()
 
     def rows(self) -> list[BatchRow]:
+        """The rows so far (stored ones of a resumed batch included), in cell order."""
         with self._lock:
-            return list(self._rows)
+            return [self._rows[i] for i in sorted(self._rows)]
 
     @property
     def fraction(self) -> float:
@@ -226,65 +286,65 @@ class BatchWorker:
         return min(1.0, self._done_weight / self.total_weight)
 
     def seconds_left(self) -> float | None:
-        """Remaining time extrapolated from the pace so far; None before the first run ends."""
-        if not self._done_weight:
+        """Remaining time extrapolated from this worker's pace; None before its first run ends."""
+        if not self._new_weight:
             return None
         elapsed = time.monotonic() - self._started
-        return elapsed / self._done_weight * (self.total_weight - self._done_weight)
+        return elapsed / self._new_weight * (self.total_weight - self._done_weight)
 
-    def _on_event(self, event: Event) -> None:
-        self._current.append(event)
-        # The run in progress ends cleanly at its next model call (should_stop); the batch
-        # stops once it has, so that run keeps every call it paid for.
-        if self._stop.is_set() and isinstance(event, RunFinished):
-            raise _BatchStopped
-
-    def _keep(self, row: BatchRow) -> None:
-        run_id = None
+    def _keep(self, result: CellResult) -> None:
+        row, run_id = result.row, None
+        if self._store is not None and any(isinstance(e, RunStarted) for e in row.events):
+            run_id = self._store.save_run(row.events, "batch")  # cut runs too, for Replay
+        if not result.complete:
+            self._cut += 1
+            return
         if self._store is not None:
-            run_id = self._store.save_run(row.events, "batch")
-            self._store.add_batch_row(self.batch_id or "", row, run_id)
+            self._store.add_batch_row(self.batch_id or "", row, run_id, seq=result.cell.index)
         with self._lock:
-            self._rows.append(replace(row, events=()))  # events live in the store, not in memory
-        self._done_weight += run_weight(row.strategy, row.budget)
-        self._current = []
+            self._rows[result.cell.index] = replace(row, events=())  # events live in the store
+        weight = run_weight(row.strategy, row.budget)
+        self._done_weight += weight
+        self._new_weight += weight
+
+    def _outcome(self) -> tuple[str, str]:
+        done = len(self._rows)
+        if done == self.total_runs:
+            return "complete", ""
+        cut = ""
+        if self._cut:
+            runs = "1 run cut short is" if self._cut == 1 else f"{self._cut} runs cut short are"
+            cut = f"; {runs} kept in Replay"
+        if self.cap.reached:
+            return "stopped", (
+                f"stopped at the ${self.cap.dollars:g} batch cap after {done} of "
+                f"{self.total_runs} cells (${self.cap.spent:.4f} spent{cut})"
+            )
+        return "stopped", f"stopped by you after {done} of {self.total_runs} runs{cut}"
 
     def _run(self) -> None:
-        rows = None
+        todo = [cell for cell in self.cells if cell.index not in self._rows]
+        results = None
         try:
             provider, verifier = self._backend()
-            rows = run_batch(
-                self.problems,
-                self.strategies,
-                self.budgets,
+            self.cap.check_price(provider)
+            results = run_cells(
+                todo,
                 provider,
                 verifier,
                 self._base,
-                on_event=self._on_event,
+                concurrency=self.concurrency,
                 should_stop=self._stop.is_set,
+                cap=self.cap,
             )
-            for row in rows:
-                self._keep(row)
-            self.status = "complete"
-        except _BatchStopped:
-            self.status = "stopped"
-            self.message = f"stopped by you after {len(self._rows)} of {self.total_runs} runs"
+            for result in results:
+                self._keep(result)
+            self.status, self.message = self._outcome()
         except Exception as exc:
             log.exception("batch failed")
             self.status, self.message = "error", user_message(exc)
         finally:
-            if rows is not None:
-                rows.close()
-        self._save_partial_run()
+            if results is not None:
+                results.close()
         if self._store is not None and self.batch_id is not None:
             self._store.finish_batch(self.batch_id, self.status, self.message)
-
-    def _save_partial_run(self) -> None:
-        """The run cut short by Stop or an error is kept for replay, like any other run."""
-        events = self._current
-        if self._store is None or not any(isinstance(e, RunStarted) for e in events):
-            return
-        if not isinstance(events[-1], RunFinished):
-            reason = "error" if self.status == "error" else "stopped"
-            events = [*events, RunFinished(reason, self.message)]
-        self._store.save_run(events, "batch")

@@ -22,13 +22,15 @@ from components.settings import render_estimate
 from components.text import plain_markdown
 from core.ledger import format_dollars
 from deliberate.audit import audit
-from deliberate.batch import rows_to_csv, summarize, summary_to_csv
+from deliberate.batch import BatchRow, rows_to_csv, summarize, summary_to_csv
+from deliberate.runstore import BatchInfo
 from deliberate.worker import BatchWorker
 from strategies import STRATEGIES, budgets_for
 
 through_app()
 
 BUDGETS = [1, 2, 4, 8, 16]
+REFRESH_SECONDS = 1.0  # how often the results of a running batch are read again
 settings = st.session_state.settings
 store = st.session_state.store
 
@@ -50,6 +52,38 @@ plan = [(s, n) for _ in problems or [] for s in strategies for n in budgets_for(
 if settings is not None and plan:
     render_estimate(settings, plan, store)
 
+embedded = settings is not None and settings.provider.key == "local"
+at_once_column, cap_column, _ = st.columns([1, 1, 2])
+concurrency = at_once_column.number_input(
+    "Runs at once",
+    1,
+    64,
+    1 if embedded else 8,
+    key="batch_concurrency",
+    disabled=embedded,
+    help="API and OpenAI-compatible servers take many requests at once (the serving stack "
+    "behind the URL spreads them); the embedded model serves one run at a time. The rows are "
+    "those of one run after another.",
+)
+batch_cap = cap_column.number_input(
+    "Cap for the whole batch ($, 0 = none)",
+    0.0,
+    10_000.0,
+    0.0,
+    step=0.05,
+    format="%.2f",
+    key="batch_cap",
+    help="Once the batch's runs have spent this much, no new run starts and running ones stop "
+    "before their next model call (calls already out finish and are paid for).",
+)
+
+
+def setup() -> dict[str, str]:
+    """What the batch runs on, stored with it so that a resume can check it."""
+    return {"provider": settings.provider.key, "model": settings.provider.model,
+            "verifier": settings.verifier}  # fmt: skip
+
+
 worker = st.session_state.get("batch_worker")
 running = worker is not None and worker.running
 run_column, stop_column, _ = st.columns([1, 1, 4])
@@ -64,6 +98,9 @@ if run_column.button("Run batch", type="primary", disabled=not ready):
             settings.budget,
             store,
             label=f"{len(problems)} problems × {', '.join(strategies)} × N={budgets}",
+            concurrency=1 if embedded else int(concurrency),
+            max_batch_dollars=float(batch_cap) or None,
+            setup=setup(),
         ).start()
         st.session_state.batch_shown = st.session_state.batch_worker.batch_id
         st.rerun()
@@ -73,10 +110,10 @@ if stop_column.button("Stop", disabled=not running):
     worker.stop()
 
 
-def progress_panel() -> bool:
+def progress() -> None:
     worker = st.session_state.get("batch_worker")
     if worker is None:
-        return False
+        return
     done = len(worker.rows())
     left = worker.seconds_left()
     eta = "estimating time left…" if left is None else f"about {format_seconds(left)} left"
@@ -90,92 +127,129 @@ def progress_panel() -> bool:
         )
     elif worker.status == "stopped":
         st.warning(plain_markdown(f"The batch was {worker.message}; finished runs are kept."))
-    return worker.running
 
 
-poll_while(running, progress_panel)
+def resume_button(info: BatchInfo) -> None:
+    """Resume for a batch that ended before all its cells ran (its process died, or it was
+    stopped or failed): the missing cells run with its stored problems, budgets and seeds."""
+    config = info.config
+    per_problem = sum(len(budgets_for(s, config["budgets"])) for s in config["strategies"])
+    missing = len(config.get("problems", [])) * per_problem - info.rows
+    if info.status == "running" or missing <= 0 or "problem_records" not in config:
+        return
+    if not st.button(f"Resume: run the {missing} missing runs", disabled=running):
+        return
+    try:
+        st.session_state.batch_worker = BatchWorker.resume(
+            store,
+            info.batch_id,
+            settings.backend,
+            concurrency=1 if embedded else int(concurrency),
+            setup=setup(),
+        ).start()
+        st.rerun()
+    except (ValueError, KeyError) as exc:
+        st.error(plain_markdown(f"This batch can't resume: {exc}"))
 
-st.header("Results")
-batches = store.list_batches() if store is not None else []
-if not batches:
-    st.info("No batch yet. Results are stored and shown here after a restart too.")
-    st.stop()
-by_id = {b.batch_id: b for b in batches}
-if st.session_state.get("batch_shown") not in by_id:
-    st.session_state.batch_shown = batches[0].batch_id
-shown = st.selectbox(
-    "Batch",
-    list(by_id),
-    key="batch_shown",
-    format_func=lambda b: (
-        f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · {by_id[b].label}"
-    ),
-)
-info = by_id[shown]
-st.caption(
-    f"Status: {info.status} · {info.rows} runs stored"
-    + (f" · {info.message}" if info.message else "")
-)
-rows = store.load_batch_rows(shown)
-if not rows:
-    st.info("This batch has no finished run yet.")
-    st.stop()
-summaries = summarize(rows)
-target = st.slider("Target accuracy (%)", 0, 100, 60, step=5, key="batch_target") / 100
-best = cheapest_reaching(summaries, target)
-if best is not None:
-    st.success(
-        plain_markdown(
-            f"Cheapest to reach {target:.0%}: {best.strategy.replace('_', ' ')} at N={best.budget} "
-            f"({best.accuracy:.0%} solved, {best.mean_output_tokens:,.0f} tokens per problem, "
-            f"{format_dollars(best.cost_per_solved_usd)} per problem solved)."
-        )
+
+def results() -> bool:
+    """The shown batch's table and charts, read from the store: they grow as runs finish."""
+    progress()
+    worker = st.session_state.get("batch_worker")
+    going = worker is not None and worker.running
+    st.header("Results")
+    batches = store.list_batches() if store is not None else []
+    if not batches:
+        st.info("No batch yet. Results are stored and shown here after a restart too.")
+        return going
+    by_id = {b.batch_id: b for b in batches}
+    if st.session_state.get("batch_shown") not in by_id:
+        st.session_state.batch_shown = batches[0].batch_id
+    shown = st.selectbox(
+        "Batch",
+        list(by_id),
+        key="batch_shown",
+        format_func=lambda b: (
+            f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · {by_id[b].label}"
+        ),
     )
-else:
-    st.warning(f"No strategy reached {target:.0%} in this batch.")
-st.dataframe(summary_frame(summaries, best), hide_index=True, width="stretch")
-csv_column, summary_column, _ = st.columns([1, 1, 3])
-csv_column.download_button(
-    "Runs as CSV", rows_to_csv(rows), f"batch-{shown}-runs.csv", "text/csv", on_click="ignore"
-)
-summary_column.download_button(
-    "Summary as CSV",
-    summary_to_csv(summaries),
-    f"batch-{shown}-summary.csv",
-    "text/csv",
-    on_click="ignore",
-)
+    info = by_id[shown]
+    st.caption(
+        f"Status: {info.status} · {info.rows} runs stored"
+        + (f" · {info.message}" if info.message else "")
+    )
+    if settings is not None:
+        resume_button(info)
+    rows = store.load_batch_rows(shown)
+    if not rows:
+        st.info("This batch has no finished run yet.")
+        return going
+    show_rows(shown, rows)
+    return going
 
 
-charts = [
-    (
-        "accuracy",
-        build_accuracy_figure(summaries, target, best),
-        "Accuracy vs budget N (log scale), one line per strategy; the dashed line is System 1, the star the cheapest strategy at the target.",
-    ),
-    (
-        "cost",
-        build_cost_figure(summaries),
-        "Cost per problem solved vs budget: a strategy earns its extra tokens only where this stays low.",
-    ),
-    (
-        "break-even",
-        build_break_even_figure(summaries),
-        "Accuracy vs spend per problem; above the dashed line a strategy solves problems more cheaply than System 1.",
-    ),
-    (
-        "difficulty",
-        build_difficulty_figure(rows),
-        "Accuracy by problem difficulty, each strategy at its largest budget: hard questions are where search can pay.",
-    ),
-]
-for left, right in ((charts[0], charts[1]), (charts[2], charts[3])):
-    for column, (name, figure, caption) in zip(st.columns(2), (left, right), strict=True):
-        with column:
-            st.plotly_chart(figure, key=f"batch_chart_{name}", width="stretch")
-            st.caption(caption)
-            render_downloads(figure, f"batch-{shown}-{name}", f"batch_files_{name}")
+def show_rows(shown: str, rows: list[BatchRow]) -> None:
+    summaries = summarize(rows)
+    target = st.slider("Target accuracy (%)", 0, 100, 60, step=5, key="batch_target") / 100
+    best = cheapest_reaching(summaries, target)
+    if best is not None:
+        st.success(
+            plain_markdown(
+                f"Cheapest to reach {target:.0%}: {best.strategy.replace('_', ' ')} at "
+                f"N={best.budget} ({best.accuracy:.0%} solved, {best.mean_output_tokens:,.0f} "
+                f"tokens per problem, {format_dollars(best.cost_per_solved_usd)} per problem "
+                "solved)."
+            )
+        )
+    else:
+        st.warning(f"No strategy reached {target:.0%} in this batch.")
+    st.dataframe(summary_frame(summaries, best), hide_index=True, width="stretch")
+    csv_column, summary_column, _ = st.columns([1, 1, 3])
+    csv_column.download_button(
+        "Runs as CSV", rows_to_csv(rows), f"batch-{shown}-runs.csv", "text/csv", on_click="ignore"
+    )
+    summary_column.download_button(
+        "Summary as CSV",
+        summary_to_csv(summaries),
+        f"batch-{shown}-summary.csv",
+        "text/csv",
+        on_click="ignore",
+    )
+    charts = [
+        (
+            "accuracy",
+            build_accuracy_figure(summaries, target, best),
+            "Accuracy vs budget N (log scale), one line per strategy; the dashed line is System 1, the star the cheapest strategy at the target.",
+        ),
+        (
+            "cost",
+            build_cost_figure(summaries),
+            "Cost per problem solved vs budget: a strategy earns its extra tokens only where this stays low.",
+        ),
+        (
+            "break-even",
+            build_break_even_figure(summaries),
+            "Accuracy vs spend per problem; above the dashed line a strategy solves problems more cheaply than System 1.",
+        ),
+        (
+            "difficulty",
+            build_difficulty_figure(rows),
+            "Accuracy by problem difficulty, each strategy at its largest budget: hard questions are where search can pay.",
+        ),
+    ]
+    for left, right in ((charts[0], charts[1]), (charts[2], charts[3])):
+        for column, (name, figure, caption) in zip(st.columns(2), (left, right), strict=True):
+            with column:
+                st.plotly_chart(figure, key=f"batch_chart_{name}", width="stretch")
+                st.caption(caption)
+                render_downloads(figure, f"batch-{shown}-{name}", f"batch_files_{name}")
 
+
+poll_while(running, results, interval=REFRESH_SECONDS)
+
+shown = st.session_state.get("batch_shown")
+if store is None or shown is None:
+    st.stop()
 st.header("How far to trust the verifier")
 st.caption(
     "On this batch's own runs: pass@N (some answer written was right, the ceiling a perfect "

@@ -189,12 +189,14 @@ class RunContext:
     def usage_event(
         self, completion: Completion, role: str, node_id: str | None, cost: float | None
     ) -> Event:
+        model = self.provider.model
         if role == "verify":
             self.caps.charge_verifier(cost)
+            model = self.verifier.call_model(completion)
         return self.emit(
             UsageRecorded(
                 role=role,
-                model=self.provider.model if role == "generate" else self.verifier.model,
+                model=model,
                 input_tokens=completion.usage.input_tokens,
                 output_tokens=completion.usage.output_tokens,
                 seconds=round(completion.seconds, 4),
@@ -329,17 +331,22 @@ class RunContext:
         )
 
     def score(self, node_ids: Sequence[str]) -> Steps[list[float]]:
-        """PRM-score the last step of each node's path."""
+        """PRM-score the last step of each node's path. Returns a value per node to rank by: its
+        score, or if it could not be scored (the event says why), its path's scored steps'."""
         if not node_ids:
             return []
         scored = self.verify([self.tree.steps(n) for n in node_ids])
         for node_id, value, detail in zip(node_ids, scored.scores, scored.details, strict=True):
             yield self.emit(StepScored(node_id, value, self.verifier.name, detail))
         yield from self._verify_usage(scored.calls)
-        return list(scored.scores)
+        return [
+            self.path_score(n) if value is None else value
+            for n, value in zip(node_ids, scored.scores, strict=True)
+        ]
 
     def score_samples(self, node_ids: Sequence[str]) -> Steps[list[float]]:
-        """PRM-score every step inside whole-answer nodes; a node's score is the aggregate."""
+        """PRM-score every step inside whole-answer nodes; a node's score is the aggregate of
+        the steps that could be scored (none: unavailable, and 0.0 to rank by)."""
         values = []
         for node_id in node_ids:
             steps = [
@@ -347,13 +354,14 @@ class RunContext:
             ]
             steps = steps or [""]
             scored = self.verify([steps[: i + 1] for i in range(len(steps))])
-            value = aggregate(scored.scores, self.budget.aggregation)
+            available = [s for s in scored.scores if s is not None]
+            value = aggregate(available, self.budget.aggregation) if available else None
             detail = "; ".join(f"step {i + 1}: {d}" for i, d in enumerate(scored.details))
             yield self.emit(
                 StepScored(node_id, value, self.verifier.name, detail, tuple(scored.scores))
             )
             yield from self._verify_usage(scored.calls)
-            values.append(value)
+            values.append(0.0 if value is None else value)
         return values
 
     def _verify_usage(self, calls: Sequence[Completion]) -> Iterator[Event]:

@@ -10,6 +10,13 @@ from core.providers.fake import FakeProvider
 os.environ.setdefault("DELIBERATE_MODEL", "qwen2.5-coder-0.5b")
 
 
+@pytest.fixture(autouse=True)
+def data_dir(monkeypatch, tmp_path):
+    """Every test's run store (the CLI's batches are stored too) lives in its own directory."""
+    monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture(scope="session")
 def local():
     """The real embedded 0.5B model, loaded once for the whole test session."""

@@ -53,6 +53,8 @@ class FakeApiServer:
     def __init__(self, respond: Respond) -> None:
         self.respond = respond
         self.received: list[Received] = []
+        self.in_flight = 0  # requests being answered now
+        self.most_in_flight = 0  # the most answered at once: how busy a slow server was kept
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         # A short poll interval: shutdown waits for it, once per test.
@@ -98,7 +100,15 @@ class FakeApiServer:
                             time.perf_counter(),
                         )
                     )
-                reply = server.respond(payload, number)
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._answer(server.respond(payload, number))
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, reply: Reply) -> None:
                 time.sleep(reply.delay)
                 if reply.reset:
                     linger = struct.pack("ii", 1, 0)  # close with RST, not FIN

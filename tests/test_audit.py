@@ -61,7 +61,7 @@ def test_rescoring_with_the_runs_own_verifier_reproduces_its_audit(arithmetic):
     from core.budget import Budget
     from core.problems.base import Problem
     from core.providers.fake import FakeProvider
-    from deliberate.batch import run_batch
+    from deliberate.sweep import run_batch
 
     def mixed(request, index):  # right, slipped arithmetic, and a wrong answer
         return [

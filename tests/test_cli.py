@@ -66,7 +66,8 @@ def test_a_spending_cap_set_on_the_command_line_is_enforced(capsys):
 def test_batch_rows_know_whether_some_answer_was_right(pens):
     from core.providers.fake import FakeProvider
     from core.verifiers.arithmetic import ArithmeticChecker
-    from deliberate.batch import run_batch, summarize
+    from deliberate.batch import summarize
+    from deliberate.sweep import run_batch
 
     rows = list(run_batch([pens], ["best_of_n"], [4], FakeProvider(), ArithmeticChecker(), TINY))
     (row,) = rows

@@ -10,7 +10,8 @@ from core.budget import Budget
 from core.events import to_json_line
 from core.providers.base import GenerationRequest, Message
 from core.providers.openai_api import OpenAICompatibleProvider
-from deliberate.batch import rows_to_csv, run_batch
+from deliberate.batch import rows_to_csv
+from deliberate.sweep import run_batch
 from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply
 from tests.test_openai_provider import chat

@@ -290,3 +290,77 @@ def test_an_openai_compatible_server_runs_from_the_sidebar(fake_env):
     (costs,) = shown_costs(at)
     assert costs == cost_headline(Ledger.from_events(events))
     assert costs["Dollars"] == "$0.000058"  # 40 x $1/M + 9 x $2/M
+
+
+class Gate:
+    """Lets the fake model answer one call at a time, when the test says so."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.allowed = self.served = self.waiting = 0
+        self.changed = threading.Condition()
+        generate = FakeProvider.generate
+
+        def gated(provider, request):
+            with self.changed:
+                self.waiting += 1
+                self.changed.notify_all()
+                assert self.changed.wait_for(lambda: self.served < self.allowed, 30)
+                self.served += 1
+                self.waiting -= 1
+            return generate(provider, request)
+
+        monkeypatch.setattr(FakeProvider, "generate", gated)
+
+    def until_rows(self, worker, rows: int) -> None:
+        """Answer calls one by one until the batch has `rows` rows and waits at its next call."""
+        while len(worker.rows()) < rows:
+            with self.changed:
+                assert self.changed.wait_for(lambda: self.waiting == 1, 30)
+                self.allowed += 1
+                self.changed.notify_all()
+                assert self.changed.wait_for(lambda: self.served == self.allowed, 30)
+            with self.changed:  # the run goes on to its next call, or ends and stores its row
+                self.changed.wait_for(lambda: self.waiting == 1 or not worker.running, 30)
+
+    def open(self) -> None:
+        with self.changed:
+            self.allowed = 10**6
+            self.changed.notify_all()
+
+
+def test_the_cost_page_grows_while_a_batch_runs_and_resumes_a_stopped_one(fake_env, monkeypatch):
+    gate = Gate(monkeypatch)
+    at = start_app()
+    at.switch_page("pages/cost_per_solved.py").run()
+    at.slider(key="batch_size").set_value(3)
+    at.multiselect(key="batch_strategies").set_value(["direct", "beam_search"])
+    at.multiselect(key="batch_budgets").set_value([2])
+    at.number_input(key="batch_concurrency").set_value(1).run()
+    next(b for b in at.button if b.label == "Run batch").click().run()
+    worker = at.session_state["batch_worker"]
+    assert worker.running and worker.total_runs == 6
+    assert any("no finished run yet" in i.value for i in at.info)
+    shown = []
+    for rows in (1, 3):
+        gate.until_rows(worker, rows)
+        at.run()  # what the page's timer does every second while the batch runs
+        table = at.dataframe[0]
+        shown.append(int(table.value["problems"].sum()))
+        assert len(charts(at)) == 4 and worker.running
+    assert shown == [1, 3]
+    next(b for b in at.button if b.label == "Stop").click().run()
+    gate.open()
+    assert worker.join(30) and worker.status == "stopped"
+    at.run()
+    said = "stopped by you after 3 of 6 runs; 1 run cut short is kept in Replay"
+    assert at.warning[0].value == plain_markdown(f"The batch was {said}; finished runs are kept.")
+    resume = next(b for b in at.button if b.label.startswith("Resume"))
+    assert resume.label == "Resume: run the 3 missing runs"
+    resume.click().run()
+    resumed = at.session_state["batch_worker"]
+    assert resumed is not worker and resumed.batch_id == worker.batch_id
+    assert resumed.join(30) and resumed.status == "complete"
+    at.run()
+    table, _ = at.dataframe
+    assert table.value["problems"].tolist() == [3, 3]
+    assert not any(b.label.startswith("Resume") for b in at.button)

@@ -88,3 +88,21 @@ def test_a_custom_problem_survives_choosing_another_source_and_back(fake_env):
     at.radio(key="live_source").set_value("Generated").run()
     assert at.number_input(key="live_index").value == 3
     assert not at.exception
+
+
+def verifier_picker_alone():
+    from components.verifier_picker import render_verifier_picker
+
+    render_verifier_picker()
+
+
+def test_served_prm_fields_survive_choosing_another_verifier(fake_env):
+    at = AppTest.from_function(verifier_picker_alone, default_timeout=30).run()
+    at.selectbox(key="set_verifier").set_value("served_prm").run()
+    at.text_input(key="set_prm_url").set_value("http://localhost:8001")
+    at.text_input(key="set_prm_model").set_value("Qwen/Qwen2.5-Math-PRM-7B").run()
+    at.selectbox(key="set_verifier").set_value("arithmetic").run()
+    assert [w.key for w in at.text_input] == []
+    at.selectbox(key="set_verifier").set_value("served_prm").run()
+    assert at.text_input(key="set_prm_url").value == "http://localhost:8001"
+    assert at.text_input(key="set_prm_model").value == "Qwen/Qwen2.5-Math-PRM-7B"

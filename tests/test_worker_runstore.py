@@ -13,8 +13,9 @@ from core.providers.base import Completion, GenerationRequest, Provider, Provide
 from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
 from core.verifiers.arithmetic import ArithmeticChecker
-from deliberate.batch import BatchRow, run_batch
+from deliberate.batch import BatchRow
 from deliberate.runstore import DB_NAME, RunStore, load_recording, recordings, write_recording
+from deliberate.sweep import run_batch
 from deliberate.worker import BatchWorker, RunWorker, start_run
 from strategies import STRATEGIES
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.problems.base import Problem
 from core.problems.curated import curated_problems
 from core.problems.generated import DATASETS, generated_problem, generated_problems
@@ -46,3 +48,21 @@ def custom_problem(question: str, answer: str | None = None) -> Problem:
     """A problem typed by the user; a blank answer means there is nothing to grade against."""
     answer = answer.strip() if answer else None
     return Problem(id="custom", question=question.strip(), answer=answer or None)
+
+
+def problem_record(problem: Problem) -> dict[str, Any]:
+    """What rebuilds `problem` later (a stored batch resuming): its spec for a built-in set, or
+    its fields for an uploaded or typed one. Shape: {"spec": "curated:c07"} or the fields."""
+    if problem.source == "curated":
+        return {"spec": f"curated:{problem.id}"}
+    if problem.source.startswith("reasoning-gym:"):
+        return {"spec": problem.id}  # dataset:seed:index
+    names = ("id", "question", "answer", "difficulty", "source", "answer_format")
+    return {name: getattr(problem, name) for name in names}
+
+
+def problem_from_record(record: dict[str, Any]) -> Problem:
+    """The problem a `problem_record` describes; ValueError if it no longer exists."""
+    if "spec" in record:
+        return find_problem(record["spec"])
+    return Problem(**record)

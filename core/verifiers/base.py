@@ -11,9 +11,12 @@ from core.providers.base import Completion
 
 @dataclass(frozen=True)
 class StepScores:
-    """Scores in [0, 1] (1 = surely correct), one per path, plus what the scoring cost."""
+    """Scores in [0, 1] (1 = surely correct), one per path, plus what the scoring cost.
 
-    scores: list[float]
+    A score of None is unavailable (a served PRM timed out, refused or answered garbage): its
+    detail says why, and the step counts as unscored, never as a made-up value."""
+
+    scores: list[float | None]
     details: list[str]
     calls: list[Completion] = field(default_factory=list)  # model calls made to score (verify cost)
 
@@ -25,6 +28,10 @@ class Verifier(ABC):
     def cost(self, call: Completion) -> float | None:
         """Dollar cost of one of this verifier's model calls; None when the price is unknown."""
         return 0.0
+
+    def call_model(self, call: Completion) -> str:
+        """The model that made one of this verifier's calls (a combination has several)."""
+        return self.model
 
     def worst_case_cost(self, question: str, paths: Sequence[Sequence[str]]) -> float | None:
         """Upper bound on the dollars `score` may spend; rules spend nothing."""

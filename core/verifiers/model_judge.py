@@ -94,27 +94,33 @@ def judge_request(question: str, steps: Sequence[str]) -> GenerationRequest:
     )
 
 
-def _word(token: str) -> str:
+def token_word(token: str) -> str:
     """A token as a word: tokenizer piece markers (Ġ, ▁, Ċ) and spaces stripped, lower case."""
     return token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", " ").strip().lower()
 
 
-def judge_score(call: Completion) -> tuple[float, str]:
-    """P(yes) among yes/no from the first token's logprobs; else a rating read from the text.
+def outcome_probability(top: dict[str, float], positive: str, negative: str) -> float | None:
+    """P(positive) / (P(positive) + P(negative)) from one token's top logprobs; None if neither
+    outcome is among them. Every spelling of an outcome ("Yes", "ĠYes", " yes") counts: their
+    probabilities add (log-sum-exp), as in Math-Shepherd-style PRMs read from top logprobs. An
+    outcome missing from the top-k counts as probability 0."""
+    pos = neg = -math.inf
+    for token, logprob in top.items():
+        word = token_word(token)
+        if word == positive:
+            pos = float(np.logaddexp(pos, logprob))
+        elif word == negative:
+            neg = float(np.logaddexp(neg, logprob))
+    if pos == neg == -math.inf:
+        return None
+    return 1.0 / (1.0 + math.exp(min(neg - pos, 700.0))) if pos > -math.inf else 0.0
 
-    Every spelling of a verdict ("Yes", "ĠYes", " yes") is one outcome: their probabilities add
-    (log-sum-exp), as in Math-Shepherd-style PRMs read from top logprobs.
-    """
+
+def judge_score(call: Completion) -> tuple[float, str]:
+    """P(yes) among yes/no from the first token's logprobs; else a rating read from the text."""
     if call.logprobs:
-        yes = no = -math.inf
-        for token, logprob in call.logprobs[0].items():
-            word = _word(token)
-            if word == "yes":
-                yes = float(np.logaddexp(yes, logprob))
-            elif word == "no":
-                no = float(np.logaddexp(no, logprob))
-        if yes > -math.inf or no > -math.inf:
-            p_yes = 1.0 / (1.0 + math.exp(no - yes)) if yes > -math.inf else 0.0
+        p_yes = outcome_probability(call.logprobs[0], "yes", "no")
+        if p_yes is not None:
             return p_yes, f"judge: P(yes) = {p_yes:.2f}"
     match = RATING.search(call.text)
     if match is None:
