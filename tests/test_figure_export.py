@@ -68,3 +68,18 @@ def test_without_a_browser_the_reason_is_given_and_html_still_works(monkeypatch)
 def test_debian_chromium_is_the_default(monkeypatch):
     monkeypatch.delenv("BROWSER_PATH", raising=False)
     assert static_export_problem() is None  # /usr/bin/chromium, installed by ./dev.sh test
+
+
+def test_a_page_without_a_browser_says_why_and_offers_html(fake_env, monkeypatch):
+    from components.text import plain_markdown
+    from tests.test_pages import finish, start_app
+
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    at = start_app()
+    next(b for b in at.button if b.label == "Run").click().run()
+    finish(at, "live_worker")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["HTML", "HTML", "Events as JSONL"]  # the tree and the PRM chart
+    said = plain_markdown(static_export_problem())
+    assert [c.value for c in at.caption].count(said) == 2
+    assert not at.exception and not at.error
