@@ -23,7 +23,7 @@ install() {  # $1: requirements file; reinstalls only when it (or the model list
   fi
 }
 
-need_chromium() {  # the real-browser test drives Debian's chromium (never a downloaded browser)
+need_chromium() {  # PNG/SVG exports and the browser test use Debian's chromium (never a downloaded one)
   command -v chromium >/dev/null && return
   local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
@@ -32,6 +32,7 @@ need_chromium() {  # the real-browser test drives Debian's chromium (never a dow
 case "${1:-app}" in
   app)
     install requirements.txt
+    need_chromium || echo "chromium could not be installed: PNG and SVG downloads are off (HTML works)" >&2
     exec "$VENV/bin/streamlit" run app.py "${@:2}"
     ;;
   test)

@@ -32,7 +32,9 @@ def _label(problem: Problem) -> str:
 
 def render_problem_picker(key: str) -> Problem | None:
     """One problem, shown as plain text; None (with the reason shown) when there isn't one yet."""
-    source = st.radio("Problem", SOURCES, horizontal=True, key=f"{key}_source")
+    source = st.radio(
+        "Problem", SOURCES, horizontal=True, key=f"{key}_source", persist_state="session"
+    )
     try:
         if source == "Curated set":
             problems = {p.id: p for p in _problem_set("curated")}
@@ -41,19 +43,32 @@ def render_problem_picker(key: str) -> Problem | None:
                 list(problems),
                 format_func=lambda pid: _label(problems[pid]),
                 key=f"{key}_curated",
+                persist_state="session",
             )
             problem = problems[chosen]
         elif source == "Generated":
             left, middle, right = st.columns([2, 1, 1])
-            name = left.selectbox("Generated set (reasoning-gym)", GENERATED_SETS, key=f"{key}_set")
-            seed = middle.number_input("Seed", 0, 1_000_000, 0, key=f"{key}_seed")
-            index = right.number_input("Item", 0, 999, 0, key=f"{key}_index")
+            name = left.selectbox(
+                "Generated set (reasoning-gym)",
+                GENERATED_SETS,
+                key=f"{key}_set",
+                persist_state="session",
+            )
+            seed = middle.number_input(
+                "Seed", 0, 1_000_000, 0, key=f"{key}_seed", persist_state="session"
+            )
+            index = right.number_input(
+                "Item", 0, 999, 0, key=f"{key}_index", persist_state="session"
+            )
             problem = _generated(name, int(seed), int(index))
         else:
-            question = st.text_area("Your problem", key=f"{key}_question", height=100)
+            question = st.text_area(
+                "Your problem", key=f"{key}_question", persist_state="session", height=100
+            )
             answer = st.text_input(
                 "Reference answer (optional: without it, correctness is unknown)",
                 key=f"{key}_answer",
+                persist_state="session",
             )
             if not question.strip():
                 st.caption("Type a problem to run.")
@@ -81,6 +96,7 @@ def render_problem_set_picker(key: str) -> list[Problem] | None:
         ["Curated set", "Generated set", "Upload JSONL"],
         horizontal=True,
         key=f"{key}_source",
+        persist_state="session",
     )
     try:
         if source == "Curated set":
@@ -91,13 +107,18 @@ def render_problem_set_picker(key: str) -> list[Problem] | None:
                 len(problems),
                 min(8, len(problems)),
                 key=f"{key}_size",
+                persist_state="session",
             )
             problems = [problems[i * len(problems) // size] for i in range(size)]
         elif source == "Generated set":
             left, middle, right = st.columns([2, 1, 1])
-            name = left.selectbox("Set", GENERATED_SETS, key=f"{key}_set")
-            seed = middle.number_input("Seed", 0, 1_000_000, 0, key=f"{key}_seed")
-            size = right.number_input("Size", 1, 200, 8, key=f"{key}_size_generated")
+            name = left.selectbox("Set", GENERATED_SETS, key=f"{key}_set", persist_state="session")
+            seed = middle.number_input(
+                "Seed", 0, 1_000_000, 0, key=f"{key}_seed", persist_state="session"
+            )
+            size = right.number_input(
+                "Size", 1, 200, 8, key=f"{key}_size_generated", persist_state="session"
+            )
             problems = _problem_set(name, int(seed), int(size))
         else:
             upload = st.file_uploader(

@@ -15,8 +15,10 @@ import streamlit as st
 
 from components.cost_meter import cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
+from components.figure_export import render_downloads
 from components.live_text import progress_line, render_live_text
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
+from components.run_files import run_file_name
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
 from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageRecorded
@@ -121,10 +123,14 @@ def render_outcome(tree: ReasoningTree) -> None:
         st.text(f"Answer: {answer}   ·   {grade}   ·   {tree.chosen.method}")
 
 
-def render_run(fold: RunFold, key: str, narrow: bool = False, present: bool = False) -> None:
+def render_run(
+    fold: RunFold, key: str, narrow: bool = False, present: bool = False, exports: bool = False
+) -> None:
     """Status, tree (clickable), PRM chart, cost meter and the clicked node for one run;
     `narrow` stacks the PRM chart above the cost meter (for side-by-side panels); `present`
-    (presenter view) keeps the tree and its text side by side and large, the costs one line."""
+    (presenter view) keeps the tree and its text side by side and large, the costs one line;
+    `exports` adds PNG / SVG / HTML downloads under the tree and the PRM chart (not while it
+    grows)."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
     render_outcome(tree)
     selected = st.session_state.get(node_key)
@@ -136,6 +142,7 @@ def render_run(fold: RunFold, key: str, narrow: bool = False, present: bool = Fa
     figure = build_tree_figure(tree, selected)
     if present:
         figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
+    name = run_file_name(tree.started)
     with tree_column:
         st.plotly_chart(
             figure,
@@ -144,6 +151,8 @@ def render_run(fold: RunFold, key: str, narrow: bool = False, present: bool = Fa
             selection_mode="points",
             width="stretch",
         )
+        if exports:
+            render_downloads(figure, f"{name}-tree", f"{key}_tree_files")
     with text_column:
         if live or present:
             render_live_text(tree)
@@ -154,14 +163,17 @@ def render_run(fold: RunFold, key: str, narrow: bool = False, present: bool = Fa
         ):
             column.metric(label, value)
     else:
-        _render_details(fold, key, narrow, selected)
+        _render_details(fold, key, narrow, selected, exports)
     if selected is not None:
         render_node(fold, selected)
 
 
-def _render_details(fold: RunFold, key: str, narrow: bool, selected: str | None) -> None:
-    """The tree's legend, the PRM chart of a path and the cost meter."""
+def _render_details(
+    fold: RunFold, key: str, narrow: bool, selected: str | None, exports: bool
+) -> None:
+    """The tree's legend, the PRM chart of a path (with its downloads) and the cost meter."""
     tree = fold.tree
+    name = run_file_name(tree.started)
     steps = len(tree) - 1
     st.caption(
         f"The reasoning tree: {steps} step{'' if steps == 1 else 's'}. Colour = PRM score "
@@ -173,11 +185,14 @@ def _render_details(fold: RunFold, key: str, narrow: bool, selected: str | None)
     with prm_column:
         scored = selected is not None and tree.graph.nodes[selected].get("score") is not None
         scored_node = selected if scored else None
-        st.plotly_chart(build_prm_figure(tree, scored_node), key=f"{key}_prm", width="stretch")
+        prm_figure = build_prm_figure(tree, scored_node)
+        st.plotly_chart(prm_figure, key=f"{key}_prm", width="stretch")
         value = path_aggregate(tree, scored_node)
         which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
         shown = "no step scored yet" if value is None else f"{run_aggregation(tree)} = {value:.2f}"
         st.caption(f"PRM score of each step on {which}; path score {shown}.")
+        if exports:
+            render_downloads(prm_figure, f"{name}-prm", f"{key}_prm_files")
     with cost_column:
         render_cost_meter(fold.ledger)
         st.caption(

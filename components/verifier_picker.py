@@ -39,9 +39,15 @@ def render_verifier_picker() -> tuple[str, PrmServer | None] | None:
     )
     name = picked
     if picked == COMBINE:
-        parts = st.multiselect("Verifiers, in order", SINGLE, key="set_combine_parts")
+        parts = st.multiselect(
+            "Verifiers, in order", SINGLE, key="set_combine_parts", persist_state="session"
+        )
         how = st.radio(
-            "Combined by", list(HOWS), format_func=HOW_LABELS.__getitem__, key="set_combine_how"
+            "Combined by",
+            list(HOWS),
+            format_func=HOW_LABELS.__getitem__,
+            key="set_combine_how",
+            persist_state="session",
         )
         if len(parts) < 2:
             st.warning("Pick at least two verifiers to combine.")
@@ -53,10 +59,19 @@ def render_verifier_picker() -> tuple[str, PrmServer | None] | None:
     served = [part for part in verifier_parts(name) if part in SERVED]
     if not served:
         return name, None
-    url = st.text_input("PRM server URL", placeholder="http://localhost:8000", key="set_prm_url")
-    model = st.text_input("PRM model", placeholder=PRM_MODELS[served[0]], key="set_prm_model")
+    url = st.text_input(
+        "PRM server URL",
+        placeholder="http://localhost:8000",
+        key="set_prm_url",
+        persist_state="session",
+    )
+    model = st.text_input(
+        "PRM model", placeholder=PRM_MODELS[served[0]], key="set_prm_model", persist_state="session"
+    )
     price = st.text_input(
-        "PRM price: input, output $ per million tokens (optional)", key="set_prm_price"
+        "PRM price: input, output $ per million tokens (optional)",
+        key="set_prm_price",
+        persist_state="session",
     )
     st.caption(plain_markdown(f"A key, if the server needs one, comes from {KEY_VARIABLE}."))
     try:

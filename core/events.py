@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any, ClassVar
+
+from pydantic import TypeAdapter, ValidationError
 
 ROOT = "root"
 
@@ -181,33 +185,64 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from `Event.to_dict()` output; unknown keys are an error."""
+@cache
+def _validator(cls: type[Event]) -> TypeAdapter[Event]:
+    return TypeAdapter(cls)
+
+
+def _field_errors(kind: str, exc: ValidationError) -> str:
+    """pydantic's errors as one line: "node_added: node_id: Input should be a valid string"."""
+    said = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'fields'}: {error['msg']}"
+        for error in exc.errors(include_url=False)
+    )
+    return f"{kind}: {said}"
+
+
+def event_from_dict(data: Any) -> Event:
+    """Rebuild an event from `Event.to_dict()` output, each field checked against its type
+    (pydantic, lax: "3" is read as 3, but "three" is refused); raises ValueError saying why."""
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"not an event: a JSON object with a 'type' was expected, not {data!r:.40}"
+        )
     data = dict(data)
     kind = data.pop("type", None)
-    cls = EVENT_TYPES.get(kind or "")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValueError(f"unknown event type {kind!r}")
     names = {f.name for f in fields(cls)}
     extra = set(data) - names
     if extra:
         raise ValueError(f"event {kind!r} has unexpected fields {sorted(extra)}")
-    # JSON has no tuples; events hold tuples so that they stay hashable and compare equal.
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    try:
+        return _validator(cls).validate_python(data)
+    except ValidationError as exc:
+        raise ValueError(_field_errors(kind, exc)) from None
 
 
 def to_json_line(event: Event) -> str:
     return json.dumps(event.to_dict(), ensure_ascii=False)
 
 
-def from_json_lines(lines: Any) -> list[Event]:
-    """Parse JSONL text lines into events, naming the bad line on error."""
+def to_json_lines(events: Iterable[Event]) -> str:
+    """JSONL text: one event a line, each line ended by a newline."""
+    return "".join(to_json_line(e) + "\n" for e in events)
+
+
+def from_json_lines(lines: Iterable[str]) -> list[Event]:
+    """Parse JSONL text lines into events (blank lines skipped); a bad line raises ValueError
+    naming it: "line 3: not JSON (...)", "line 7: unknown event type 'Foo'"."""
     events = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            events.append(event_from_dict(json.loads(line)))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"line {number}: not a valid event ({exc})") from exc
+            data = json.loads(line)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError; nesting too deep
+            raise ValueError(f"line {number}: not JSON ({exc})") from None
+        try:
+            events.append(event_from_dict(data))
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {exc}") from None
     return events

@@ -15,11 +15,18 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.events import Event, NodeAdded, RunStarted, from_json_lines, to_json_line
+from core.events import (
+    Event,
+    NodeAdded,
+    RunStarted,
+    from_json_lines,
+    to_json_line,
+    to_json_lines,
+)
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 from deliberate.batch import BatchRow
@@ -90,7 +97,7 @@ def data_dir() -> Path:
 class RunInfo:
     run_id: str
     created: float
-    source: str  # live | compare | batch
+    source: str  # live | compare | batch | upload
     strategy: str
     problem_id: str
     question: str
@@ -192,6 +199,20 @@ class RunStore:
         with self._connect() as db:
             db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)
         return started.run_id
+
+    def save_upload(self, events: Sequence[Event]) -> str:
+        """Store an uploaded run (source 'upload', events checked by `parse_run`); returns its
+        run id. The same run already stored is kept as it is; another run stored under the same
+        id is never replaced: the upload gets a fresh id."""
+        started = events[0] if events else None
+        if not isinstance(started, RunStarted):
+            raise ValueError("an uploaded run starts with run_started (parse_run checks it)")
+        with contextlib.suppress(KeyError):
+            if self.load_events(started.run_id) == list(events):
+                return started.run_id
+            fresh = replace(started, run_id=f"{started.run_id}-{uuid.uuid4().hex[:8]}")
+            events = [fresh, *events[1:]]
+        return self.save_run(events, source="upload")
 
     def list_runs(self, source: str | None = None, limit: int = 500) -> list[RunInfo]:
         """Newest first."""
@@ -361,4 +382,29 @@ def load_recording(path: Path) -> list[Event]:
 
 def write_recording(events: Sequence[Event], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(to_json_line(e) + "\n" for e in events), encoding="utf-8")
+    path.write_text(to_json_lines(events), encoding="utf-8")
+
+
+def parse_run(data: bytes) -> list[Event]:
+    """One run's events from a JSONL file (a download, a recording, `--jsonl` output), checked
+    whole: every line an event, the first a run_started and no other, and the stream folds into
+    a tree. Raises ValueError naming the bad line ("line 7: unknown event type 'Foo'")."""
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start} is not)") from None
+    events = from_json_lines(lines)
+    numbers = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    if not events:
+        raise ValueError("the file holds no events")
+    if not isinstance(events[0], RunStarted):
+        raise ValueError(f"line {numbers[0]}: a run starts with run_started, not {events[0].kind}")
+    tree = ReasoningTree()
+    for number, event in zip(numbers, events, strict=True):
+        if isinstance(event, RunStarted) and event is not events[0]:
+            raise ValueError(f"line {number}: a second run_started (one run per file)")
+        try:
+            tree.apply(event)
+        except ValueError as exc:  # a node that refers to no node, or is added twice
+            raise ValueError(f"line {number}: {exc}") from None
+    return events

@@ -117,7 +117,7 @@ def compare_panel() -> bool:
             fold = cached_fold(key, worker.id, worker.events)
             name = fold.tree.started.strategy.replace("_", " ") if fold.tree.started else ""
             st.subheader(f"{title}: {name}")
-            render_run(fold, key, narrow=True)
+            render_run(fold, key, narrow=True, exports=not worker.running)
     if all(not w.running for w in workers):
         st.subheader("What the extra thinking bought")
         sentences = build_comparison_summary(workers[0].events(), workers[1].events())

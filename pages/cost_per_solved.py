@@ -2,7 +2,6 @@
 
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
 
 import streamlit as st
 
@@ -18,6 +17,7 @@ from components.batch_charts import (
     summary_frame,
 )
 from components.cost_meter import format_seconds
+from components.figure_export import render_downloads
 from components.glossary import column_help, term
 from components.optimal_view import render_optimal_section
 from components.page_shell import through_app
@@ -260,14 +260,7 @@ def show_rows(shown: str, rows: list[BatchRow]) -> None:
             with column:
                 st.plotly_chart(figure, key=f"batch_chart_{name}", width="stretch")
                 st.caption(caption)
-                st.download_button(
-                    f"Download the {name} chart (HTML)",
-                    partial(figure.to_html, include_plotlyjs=True),
-                    f"batch-{shown}-{name}.html",
-                    "text/html",
-                    key=f"batch_html_{name}",
-                    on_click="ignore",
-                )
+                render_downloads(figure, f"batch-{shown}-{name}", f"batch_files_{name}")
 
 
 poll_while(running, results, interval=REFRESH_SECONDS)

@@ -5,6 +5,7 @@ import streamlit as st
 from components.page_shell import through_app
 from components.presenter import presenting, render_leave_button
 from components.problem_picker import render_problem_picker
+from components.run_files import render_events_download
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
@@ -64,7 +65,10 @@ def live_panel() -> bool:
             "Choose a problem and a strategy, then press Run. The tree grows here as it thinks."
         )
         return False
-    render_run(cached_fold("live", worker.id, worker.events), "live", present=present)
+    fold = cached_fold("live", worker.id, worker.events)
+    render_run(fold, "live", present=present, exports=not worker.running)
+    if not worker.running:
+        render_events_download(worker.events(), "live_jsonl")
     if worker.save_error:
         st.warning(plain_markdown(f"This run is shown but was not saved: {worker.save_error}"))
     return worker.running

@@ -15,6 +15,7 @@ from components.predict import (
     reveal_index,
 )
 from components.presenter import presenting, render_leave_button, teaching
+from components.run_files import render_events_download, render_run_upload
 from components.run_view import advance_replay, cached_fold, poll_while, render_run, step_replay
 from components.text import plain_markdown
 from deliberate.runstore import load_recording, recordings
@@ -34,6 +35,11 @@ if not present:
         "stream. Replaying it rebuilds the identical tree with no model and no network: the safe "
         "way to present. Space plays or pauses, the arrow keys step."
     )
+
+with st.expander("Upload a run (JSONL)"):
+    uploaded = render_run_upload(store, "replay_upload")
+if uploaded is not None:
+    st.session_state.replay_choice = f"run:{uploaded}"  # before the selectbox: allowed
 
 options: dict[str, str] = {}  # your newest run first, then the demos shipped with the app
 for run in store.list_runs() if store is not None else []:
@@ -69,8 +75,8 @@ events = loaded[1]
 hold = reveal_index(events) if teaching() and "replay_prediction" not in st.session_state else None
 end = len(events) if hold is None else hold
 
-speed_column, back_column, play_column, forward_column, export_column = st.columns(
-    [3, 1, 1, 1, 2], vertical_alignment="bottom"
+speed_column, back_column, play_column, forward_column, export_column, events_column = st.columns(
+    [3, 1, 1, 1, 2, 2], vertical_alignment="bottom"
 )
 speed = speed_column.select_slider(
     "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
@@ -107,6 +113,8 @@ export_column.download_button(
     "scrubber): for slides or to send.",
     width="stretch",
 )
+with events_column:
+    render_events_download(events, "replay_jsonl")
 
 
 def replay_panel() -> bool:
@@ -120,7 +128,8 @@ def replay_panel() -> bool:
     # Until the guess, right and wrong stay hidden: the fold never sees the reference answer.
     shown, key = (events, choice) if hold is None else (hide_reference(events), f"{choice}:hidden")
     fold = cached_fold("replay", key, lambda start: shown[start:], upto=index)
-    render_run(fold, "replay", present=present)
+    exports = not st.session_state.get("replay_playing")
+    render_run(fold, "replay", present=present, exports=exports)
     prediction = st.session_state.get("replay_prediction")
     if hold is not None and index >= hold:
         render_prediction_form("replay_prediction", candidate_answers(fold.tree), "the search")

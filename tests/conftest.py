@@ -26,6 +26,14 @@ def local():
 
 
 @pytest.fixture
+def fake_env(monkeypatch, tmp_path):
+    """The app on the scripted fake provider, with its run store in a fresh directory."""
+    monkeypatch.setenv("DELIBERATE_PROVIDER", "fake")
+    monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture
 def fake() -> FakeProvider:
     return FakeProvider()
 

@@ -8,7 +8,7 @@ from components.text import plain_markdown
 from core.events import DifficultyJudged
 from deliberate.difficulty import problem_bins
 from tests.fake_api_server import FakeApiServer, Reply, script
-from tests.test_pages import charts, fake_env, finish, start_app  # noqa: F401 (fixture)
+from tests.test_pages import charts, finish, start_app
 
 
 def test_cost_page_overlays_compute_optimal_per_bin_and_states_the_break_even(fake_env):  # noqa: F811

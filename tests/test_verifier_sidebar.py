@@ -3,7 +3,7 @@
 from components.text import plain_markdown
 from core.events import StepScored, UsageRecorded
 from tests.fake_api_server import FakeApiServer
-from tests.test_pages import fake_env, finish, start_app  # noqa: F401 (fake_env is a fixture)
+from tests.test_pages import finish, start_app
 from tests.test_served_prm_runs import PRM, every_step_right
 
 
@@ -12,7 +12,7 @@ def run_live(at):
     return finish(at, "live_worker").events()
 
 
-def test_a_served_prm_runs_from_the_sidebar_by_url_and_model(fake_env):  # noqa: F811
+def test_a_served_prm_runs_from_the_sidebar_by_url_and_model(fake_env):
     with FakeApiServer(every_step_right) as fake:
         at = start_app()
         at.selectbox(key="set_verifier").set_value("served_prm").run()
@@ -29,7 +29,7 @@ def test_a_served_prm_runs_from_the_sidebar_by_url_and_model(fake_env):  # noqa:
     assert verify and {(e.model, e.input_tokens) for e in verify} == {(PRM, 100)}
 
 
-def test_verifiers_are_combined_from_the_sidebar(fake_env):  # noqa: F811
+def test_verifiers_are_combined_from_the_sidebar(fake_env):
     with FakeApiServer(every_step_right) as fake:
         at = start_app()
         at.selectbox(key="set_verifier").set_value("combine").run()

@@ -1,0 +1,107 @@
+"""In a real browser against `streamlit run` on the scripted fake provider: values typed into the
+sidebar's provider fields and a custom problem survive switching provider and page. (AppTest
+cannot show the loss inside the whole app: its later runs end in st.stop(), which drops no
+widget state; see tests/test_widget_state.py.)"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_health
+
+pytestmark = pytest.mark.browser
+
+URL = "http://localhost:8123/v1"
+QUESTION = "What is 12 * 12?"
+
+
+@pytest.fixture
+def fake_app_url(tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is not installed: apt-get install chromium (./dev.sh test does it)"
+        )
+    port = free_port()
+    env = {
+        **os.environ,
+        "DELIBERATE_DATA_DIR": str(tmp_path / "data"),
+        "DELIBERATE_PROVIDER": "fake",
+    }
+    log = (tmp_path / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def choose_provider(page, label: str) -> None:
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").filter(has_text="Provider").click()
+    page.get_by_role("option", name=label).click()
+
+
+def test_typed_values_survive_provider_and_page_switches(fake_app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(fake_app_url)
+            page.get_by_role("heading", name="Watch a model think").wait_for(timeout=60_000)
+            sidebar = page.get_by_test_id("stSidebar")
+            choose_provider(page, "OpenAI-compatible server")
+            base_url = sidebar.get_by_label("Server base URL")
+            base_url.fill(URL)
+            base_url.press("Enter")
+            page.get_by_text("Custom", exact=True).click()
+            question = page.get_by_label("Your problem")
+            question.fill(QUESTION)
+            question.press("Control+Enter")
+            page.wait_for_timeout(1000)
+
+            choose_provider(page, "OpenAI")
+            sidebar.get_by_label("Server base URL").wait_for(state="detached")
+            sidebar.get_by_role("link", name="Replay").click()
+            page.get_by_role("heading", name="Replay").wait_for(timeout=30_000)
+            choose_provider(page, "OpenAI-compatible server")
+            assert sidebar.get_by_label("Server base URL").input_value(timeout=30_000) == URL
+            sidebar.get_by_role("link", name="Live run").click()
+            page.get_by_role("heading", name="Watch a model think").wait_for(timeout=30_000)
+            assert page.get_by_label("Your problem").input_value(timeout=30_000) == QUESTION
+            assert sidebar.get_by_label("Server base URL").input_value() == URL
+            assert page.get_by_text("Traceback").count() == 0
+        finally:
+            browser.close()
