@@ -2,7 +2,6 @@
 
 import csv
 import random
-import time
 
 import pytest
 
@@ -37,12 +36,11 @@ def test_concurrent_cells_give_the_rows_of_a_sequential_batch(tmp_path, capsys):
         with answer_server(random.Random(concurrency)) as server:
             out = tmp_path / f"c{concurrency}.csv"
             argv = [*ARGS, "--base-url", server.url, "--concurrency", str(concurrency)]
-            start = time.perf_counter()
             assert main([*argv, "--out", str(out)]) == 0
-            results[concurrency] = (rows(out), time.perf_counter() - start)
+            results[concurrency] = (rows(out), server.most_in_flight)
     assert results[8][0] == results[1][0]
     assert len(results[1][0]) == 16
-    assert results[8][1] < results[1][1]
+    assert results[1][1] <= 2 < results[8][1]  # one run (its 2 samples at once) vs several
 
 
 def test_api_keys_never_come_from_arguments(capsys):

@@ -1,7 +1,5 @@
 """The pure build_* functions on synthetic event streams: no Streamlit, no model."""
 
-import time
-
 import pytest
 
 from components.batch_charts import (
@@ -172,15 +170,10 @@ def test_layout_keeps_500_siblings_ordered_and_parents_centred():
     assert len(set(leaves)) == len(leaves)
 
 
-def test_500_node_figure_builds_well_under_100_ms():
+def test_a_500_node_figure_shows_every_node():
+    # Its redraw time is a speed target: benchmarks/tree_redraw.py prints it.
     tree = ReasoningTree.from_events(synthetic_run(500, seed=2))
-    build_tree_figure(tree)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        figure = build_tree_figure(tree)
-        times.append(time.perf_counter() - start)
-    assert sorted(times)[2] < 0.1
+    figure = build_tree_figure(tree)
     shown = sum(len(t.customdata) for t in figure.data if t.customdata is not None)
     assert shown == len(tree)
 

@@ -1,7 +1,5 @@
 """The OpenAI and OpenAI-compatible providers against a local server speaking chat completions."""
 
-import time
-
 import pytest
 
 from core.providers.api import CONTINUE_PROMPT
@@ -145,12 +143,10 @@ def test_refused_n_falls_back_to_concurrent_requests():
 
     with FakeApiServer(respond) as server:
         provider = openai(server)
-        start = time.perf_counter()
         out = ask(provider, n=4, seed=10)
-        elapsed = time.perf_counter() - start
         ask(provider, n=2, seed=10)
     assert [c.text for c in out] == [f"sample seeded {10 + i}" for i in range(4)]
-    assert elapsed < 0.6  # four 0.2 s requests at once, not one after another
+    assert server.most_in_flight == 4  # four requests at once, not one after another
     assert sum("n" in p for p in server.payloads) == 1  # refused once, never sent again
 
 

@@ -11,7 +11,7 @@ from tests.fake_api_server import FakeApiServer, Reply, script
 from tests.test_pages import charts, finish, start_app
 
 
-def test_cost_page_overlays_compute_optimal_per_bin_and_states_the_break_even(fake_env):  # noqa: F811
+def test_cost_page_overlays_compute_optimal_per_bin_and_states_the_break_even(fake_env):
     at = start_app()
     at.switch_page("pages/cost_per_solved.py").run()
     at.slider(key="batch_size").set_value(3)
@@ -44,7 +44,7 @@ def test_cost_page_overlays_compute_optimal_per_bin_and_states_the_break_even(fa
     assert any(c.value.startswith(f"Accuracy vs budget N on {in_bin} problem") for c in at.caption)
 
 
-def test_compare_page_adds_a_bigger_model_answering_at_once(fake_env):  # noqa: F811
+def test_compare_page_adds_a_bigger_model_answering_at_once(fake_env):
     reply = {
         "id": "c1",
         "object": "chat.completion",
@@ -88,7 +88,7 @@ def test_compare_page_adds_a_bigger_model_answering_at_once(fake_env):  # noqa: 
     assert len(charts(at)) == 6  # a tree and a PRM chart per side
 
 
-def test_the_live_page_says_why_compute_optimal_chose_its_strategy(fake_env):  # noqa: F811
+def test_the_live_page_says_why_compute_optimal_chose_its_strategy(fake_env):
     at = start_app()
     at.selectbox(key="live_strategy").set_value("compute_optimal").run()
     next(b for b in at.button if b.label == "Run").click().run()
