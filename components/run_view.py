@@ -236,6 +236,33 @@ def advance_replay(events: Sequence[Event], index: int, steps: float) -> int:
     return index
 
 
+def recorded_at(events: Sequence[Event], index: int) -> float | None:
+    """Seconds into the recorded run at event `index`: the time of the last stamped NodeText
+    before it (None when the recording has no stamps, as before streamed text was timed)."""
+    for event in reversed(events[:index]):
+        if isinstance(event, NodeText) and event.at is not None:
+            return event.at
+    return 0.0 if any(isinstance(e, NodeText) and e.at is not None for e in events) else None
+
+
+def advance_recorded(
+    events: Sequence[Event], index: int, seconds: float, clock: float | None = None
+) -> tuple[int, float] | None:
+    """(index, clock) `seconds` of recorded time after event `index` and the replay's `clock`
+    (recorded seconds; None: the time at `index`): a replay at the pace the run was written,
+    long waits included. None for a recording without timed text."""
+    start = recorded_at(events, index)
+    if start is None:
+        return None
+    until = max(start, clock or 0.0) + seconds
+    while index < len(events):
+        event = events[index]
+        if isinstance(event, NodeText) and event.at is not None and event.at > until:
+            break
+        index += 1
+    return index, until
+
+
 def _streamed(event: Event) -> bool:
     return isinstance(event, NodeText | NodeStarted)
 

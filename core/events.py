@@ -58,6 +58,7 @@ class NodeText(Event):
     kind: ClassVar[str] = "node_text"
     node_id: str
     text: str
+    at: float | None = None  # seconds since the run started: replays keep the recorded pace
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,22 @@ from components.predict import (
 )
 from components.presenter import presenting, render_leave_button, teaching
 from components.run_files import render_events_download, render_run_upload
-from components.run_view import advance_replay, cached_fold, poll_while, render_run, step_replay
+from components.run_view import (
+    advance_recorded,
+    advance_replay,
+    cached_fold,
+    poll_while,
+    render_run,
+    step_replay,
+)
 from components.text import plain_markdown
 from deliberate.runstore import load_recording, recordings
 
 through_app()
 
-SPEEDS = [1, 2, 5, 10, 20, 50, 200]  # events per second
+# Events per second, or a multiple of the pace the run was written at (its text is timed).
+RECORDED = {"as written": 1.0, "2x as written": 2.0, "4x as written": 4.0}
+SPEEDS = [*RECORDED, 1, 2, 5, 10, 20, 50, 200]
 TICK_SECONDS = 0.5
 store = st.session_state.store
 present = presenting()
@@ -79,7 +88,7 @@ speed_column, back_column, play_column, forward_column, export_column, events_co
     [3, 1, 1, 1, 2, 2], vertical_alignment="bottom"
 )
 speed = speed_column.select_slider(
-    "Speed (events per second)", SPEEDS, value=10, key="replay_speed"
+    "Speed (events per second, or the pace it was written at)", SPEEDS, value=10, key="replay_speed"
 )
 
 
@@ -120,7 +129,17 @@ with events_column:
 def replay_panel() -> bool:
     index = min(st.session_state.get("replay_index", end), end)
     if st.session_state.get("replay_playing"):
-        index = min(end, advance_replay(events, index, max(1.0, speed * TICK_SECONDS)))
+        paced = None
+        if speed in RECORDED:
+            at, clock = st.session_state.get("replay_clock", (None, None))
+            clock = clock if at == index else None  # scrubbed or stepped: the clock follows
+            paced = advance_recorded(events, index, RECORDED[speed] * TICK_SECONDS, clock)
+        if paced is not None:
+            index = min(end, paced[0])
+            st.session_state.replay_clock = (index, paced[1])
+        else:  # events per second (and recordings made before text was timed)
+            steps = 10 * TICK_SECONDS if speed in RECORDED else max(1.0, speed * TICK_SECONDS)
+            index = min(end, advance_replay(events, index, steps))
         if index >= end:
             st.session_state.replay_playing = False
     st.session_state.replay_index = index  # before the scrubber exists in this run: allowed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from core.events import (
     NodePruned,
     NodeSelected,
     NodeStarted,
+    NodeText,
     RunStarted,
     Status,
     StepScored,
@@ -70,9 +72,12 @@ class RunContext:
         self.run_id = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
         self._shown = ShownText()
+        self._start = time.monotonic()
         self.should_stop: Callable[[], bool] = lambda: False
 
     def emit(self, event: Event) -> Event:
+        if isinstance(event, NodeText) and event.at is None:
+            event = replace(event, at=round(time.monotonic() - self._start, 2))
         self.tree.apply(event)
         return event
 

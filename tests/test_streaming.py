@@ -147,3 +147,33 @@ def test_the_local_engine_streams_what_it_returns(local):
         assert len(pieces[(0, i)]) > 3  # many pieces, not one at the end
     assert [c.usage.output_tokens for c in streamed] == [c.usage.output_tokens for c in plain]
     assert [c.text for c in streamed] == [c.text for c in plain]
+
+
+def test_streamed_text_carries_the_time_it_was_written(pens, fake, arithmetic):
+    events = list(STRATEGIES["beam_search"](pens, fake, arithmetic, BUDGET))
+    stamps = [e.at for e in events if isinstance(e, NodeText)]
+    assert stamps and all(at is not None and at >= 0 for at in stamps)
+    assert stamps == sorted(stamps)  # one clock, the run's
+
+
+def test_a_replay_at_the_written_pace_follows_the_stamps():
+    from components.run_view import advance_recorded
+
+    events = [
+        NodeStarted("n1", "root"),
+        NodeText("n1", "a", at=0.5),
+        NodeText("n1", "b", at=1.0),
+        NodeAdded("n1", "root", "ab"),
+        NodeStarted("n2", "n1"),
+        NodeText("n2", "c", at=3.0),
+    ]
+    # From the start, 0.6 s of recorded time: up to (not including) the text written at 1.0 s.
+    assert advance_recorded(events, 0, 0.6) == (2, 0.6)
+    # 0.5 s more takes "b" and the events after it, up to the text written at 3.0 s.
+    assert advance_recorded(events, 2, 0.5, clock=0.6) == (5, 1.1)
+    # The long wait is kept: the clock runs on while no event is due.
+    assert advance_recorded(events, 5, 1.0, clock=1.1) == (5, 2.1)
+    assert advance_recorded(events, 5, 1.0, clock=2.1) == (6, 3.1)
+    # Recordings made before text was timed have no pace to keep.
+    untimed = [NodeStarted("n1", "root"), NodeText("n1", "a"), NodeAdded("n1", "root", "a")]
+    assert advance_recorded(untimed, 0, 1.0) is None
