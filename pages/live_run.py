@@ -41,17 +41,19 @@ worker = st.session_state.get("live_worker")
 running = worker is not None and worker.running
 run_column, stop_column, note_column = st.columns([1, 1, 4])
 # Space runs when nothing runs, and stops the run in progress (keeping everything).
-if run_column.button(
+run_slot = run_column.empty()
+if run_slot.button(
     "Run",
     type="primary",
     disabled=running or problem is None or settings is None,
     shortcut=None if running else "Space",
 ):
     budget = run_budget(settings, store, [strategy])
-    st.session_state.live_worker = start_run(
-        strategy, problem, settings.backend, budget, store, source="live"
-    )
-    st.rerun()
+    worker = start_run(strategy, problem, settings.backend, budget, store, source="live")
+    st.session_state.live_worker, running = worker, True
+    # Polling starts in this same script run (no st.rerun): the first words show one whole
+    # page run sooner. The Run button is redrawn disabled in its place.
+    run_slot.button("Run", type="primary", disabled=True, key="live_run_busy")
 if stop_column.button("Stop", disabled=not running, shortcut="Space" if running else None):
     worker.stop()
 if running and worker.stopping:
