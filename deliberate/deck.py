@@ -134,10 +134,10 @@ def write_deck(
     return path
 
 
-def load_deck(directory: Path = DECK_DIR) -> list[DeckPair]:
-    """The shipped deck's pairs ([] without an index); ValueError for an index that is not
-    the shape `write_deck` writes."""
-    path = directory / INDEX
+def load_deck(directory: Path | None = None) -> list[DeckPair]:
+    """The deck's pairs (default: the shipped deck, DECK_DIR; [] without an index); ValueError
+    for an index that is not the shape `write_deck` writes."""
+    path = (directory or DECK_DIR) / INDEX
     if not path.exists():
         return []
     try:
@@ -150,8 +150,10 @@ def load_deck(directory: Path = DECK_DIR) -> list[DeckPair]:
         raise ValueError(f"{path}: not a deck index ({exc})") from None
 
 
-def load_pair(pair: DeckPair, directory: Path = DECK_DIR) -> tuple[list[Event], list[Event]]:
-    """The System 1 and System 2 recordings of a pair; OSError or ValueError if unreadable."""
+def load_pair(pair: DeckPair, directory: Path | None = None) -> tuple[list[Event], list[Event]]:
+    """The System 1 and System 2 recordings of a pair (default: in DECK_DIR); OSError or
+    ValueError if unreadable."""
+    directory = directory or DECK_DIR
     return (
         load_recording(directory / pair.system_1.file),
         load_recording(directory / pair.system_2.file),
