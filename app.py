@@ -12,6 +12,7 @@ from components.presenter import init_view_state, presenting, render_view_toggle
 from components.settings import init_settings_state, render_settings
 from components.text import plain_markdown
 from deliberate.runstore import RunStore, data_dir
+from deliberate.shipped import import_all, shipped_dir
 
 init_view_state()  # before the page config: presenter view starts with the sidebar collapsed
 st.set_page_config(
@@ -28,6 +29,17 @@ def shared_store(directory: str) -> RunStore:
     return RunStore(Path(directory))
 
 
+@st.cache_resource(show_spinner="Importing the batch recorded for the app...")
+def import_recorded(directory: str, shipped: str) -> str | None:
+    """Import the batches shipped with the app (in `shipped`) into the store, once per process
+    (`deliberate.shipped`: each once per store); returns what went wrong, if anything."""
+    try:
+        import_all(shared_store(directory), Path(shipped))
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        return f"The batch recorded for the app could not be imported: {exc}"
+    return None
+
+
 if "store" not in st.session_state:  # once per browser session
     init_settings_state()
     try:
@@ -35,6 +47,11 @@ if "store" not in st.session_state:  # once per browser session
     except (OSError, sqlite3.Error) as exc:
         st.session_state.store = None
         st.error(plain_markdown(f"Runs can't be saved: the data directory failed ({exc})."))
+    recorded = shipped_dir()
+    if st.session_state.store is not None and recorded is not None:
+        problem = import_recorded(str(data_dir().resolve()), str(recorded))
+        if problem is not None:
+            st.warning(plain_markdown(problem))
 
 navigation = st.navigation(
     [

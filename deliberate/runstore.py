@@ -97,7 +97,7 @@ def data_dir() -> Path:
 class RunInfo:
     run_id: str
     created: float
-    source: str  # live | compare | batch | upload
+    source: str  # live | compare | batch | upload | recorded (a shipped batch's runs)
     strategy: str
     problem_id: str
     question: str
@@ -140,6 +140,62 @@ def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
+def _run_values(events: Sequence[Event], source: str, created: float) -> tuple[Any, ...]:
+    """A run's row of the runs table; ValueError without a RunStarted."""
+    started = next((e for e in events if isinstance(e, RunStarted)), None)
+    if started is None:
+        raise ValueError("a run without a RunStarted event cannot be stored or replayed")
+    tree = ReasoningTree.from_events(events)
+    ledger = Ledger.from_events(events)
+    generate = ledger.role("generate")
+    chosen, finished = tree.chosen, tree.finished
+    correct = None if chosen is None or chosen.correct is None else int(chosen.correct)
+    return (
+        started.run_id,
+        created,
+        source,
+        started.strategy,
+        started.problem_id,
+        started.question,
+        started.provider,
+        started.model,
+        started.verifier,
+        int(started.budget.get("n", 1)),
+        finished.reason if finished else "stopped",
+        chosen.answer if chosen else None,
+        correct,
+        sum(isinstance(e, NodeAdded) for e in events),
+        ledger.total.input_tokens,
+        ledger.total.output_tokens,
+        generate.output_tokens,
+        generate.seconds,
+        ledger.total.seconds,
+        ledger.total.cost_usd,
+        "\n".join(to_json_line(e) for e in events),
+    )
+
+
+def _row_values(batch_id: str, seq: int, row: BatchRow, run_id: str | None) -> tuple[Any, ...]:
+    """A batch row's row of the batch_rows table."""
+    return (
+        batch_id,
+        seq,
+        row.problem_id,
+        row.difficulty,
+        row.strategy,
+        row.budget,
+        row.answer,
+        None if row.correct is None else int(row.correct),
+        row.input_tokens,
+        row.output_tokens,
+        row.seconds,
+        row.cost_usd,
+        row.finish,
+        run_id,
+        None if row.any_correct is None else int(row.any_correct),
+    )
+
+
 class RunStore:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or data_dir()
@@ -165,40 +221,34 @@ class RunStore:
 
     def save_run(self, events: Sequence[Event], source: str) -> str:
         """Store a run's whole event stream; returns its run id (from RunStarted)."""
-        started = next((e for e in events if isinstance(e, RunStarted)), None)
-        if started is None:
-            raise ValueError("a run without a RunStarted event cannot be stored or replayed")
-        tree = ReasoningTree.from_events(events)
-        ledger = Ledger.from_events(events)
-        generate = ledger.role("generate")
-        chosen, finished = tree.chosen, tree.finished
-        correct = None if chosen is None or chosen.correct is None else int(chosen.correct)
-        row = (
-            started.run_id,
-            time.time(),
-            source,
-            started.strategy,
-            started.problem_id,
-            started.question,
-            started.provider,
-            started.model,
-            started.verifier,
-            int(started.budget.get("n", 1)),
-            finished.reason if finished else "stopped",
-            chosen.answer if chosen else None,
-            correct,
-            sum(isinstance(e, NodeAdded) for e in events),
-            ledger.total.input_tokens,
-            ledger.total.output_tokens,
-            generate.output_tokens,
-            generate.seconds,
-            ledger.total.seconds,
-            ledger.total.cost_usd,
-            "\n".join(to_json_line(e) for e in events),
-        )
+        row = _run_values(events, source, time.time())
         with self._connect() as db:
             db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)
-        return started.run_id
+        return row[0]
+
+    def save_batch(
+        self,
+        batch_id: str,
+        label: str,
+        config: dict[str, Any],
+        runs: Sequence[tuple[Sequence[Event], BatchRow]],
+        created: float,
+        source: str = "recorded",
+    ) -> None:
+        """Store a finished batch whole, in one transaction: its runs (in order, with their
+        rows) and the batch. A `batch_id` already stored raises sqlite3.IntegrityError and
+        stores nothing."""
+        values = [_run_values(events, source, created) for events, _ in runs]
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, 'complete', '', NULL)",
+                (batch_id, created, label, json.dumps(config)),
+            )
+            db.executemany(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * 21)})", values)
+            db.executemany(
+                f"INSERT INTO batch_rows VALUES ({','.join('?' * 15)})",
+                [_row_values(batch_id, i, row, values[i][0]) for i, (_, row) in enumerate(runs)],
+            )
 
     def save_upload(self, events: Sequence[Event]) -> str:
         """Store an uploaded run (source 'upload', events checked by `parse_run`); returns its
@@ -262,31 +312,14 @@ class RunStore:
         self, batch_id: str, row: BatchRow, run_id: str | None = None, seq: int | None = None
     ) -> None:
         """Store one finished row; `seq` is its cell's place in the batch (default: the next)."""
-        correct = None if row.correct is None else int(row.correct)
         with self._connect() as db:
             if seq is None:
                 (seq,) = db.execute(
                     "SELECT COUNT(*) FROM batch_rows WHERE batch_id = ?", (batch_id,)
                 ).fetchone()
             db.execute(
-                "INSERT INTO batch_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    batch_id,
-                    seq,
-                    row.problem_id,
-                    row.difficulty,
-                    row.strategy,
-                    row.budget,
-                    row.answer,
-                    correct,
-                    row.input_tokens,
-                    row.output_tokens,
-                    row.seconds,
-                    row.cost_usd,
-                    row.finish,
-                    run_id,
-                    None if row.any_correct is None else int(row.any_correct),
-                ),
+                f"INSERT INTO batch_rows VALUES ({','.join('?' * 15)})",
+                _row_values(batch_id, seq, row, run_id),
             )
 
     def batch(self, batch_id: str) -> BatchInfo:
@@ -368,12 +401,14 @@ class RunStore:
         return [r[0] for r in rows]
 
 
-# Recorded runs shipped with the repository, so a fresh install has something to replay.
+# Recorded runs shipped with the repository, so a fresh install has something to replay: single
+# runs in recordings/, the demo deck's System 1 / System 2 pairs in recordings/deck/.
 RECORDINGS_DIR = Path(__file__).resolve().parent.parent / "recordings"
 
 
 def recordings(directory: Path = RECORDINGS_DIR) -> list[Path]:
-    return sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    """The shipped single-run recordings: recordings/*.jsonl, then recordings/deck/*.jsonl."""
+    return sorted(directory.glob("*.jsonl")) + sorted((directory / "deck").glob("*.jsonl"))
 
 
 def load_recording(path: Path) -> list[Event]:

@@ -9,6 +9,7 @@ from components.comparison import (
     build_comparison_summary,
     run_facts,
 )
+from components.deck_view import render_deck_player
 from components.page_shell import through_app
 from components.predict import render_prediction_form, render_verdict
 from components.presenter import render_leave_button, teaching
@@ -34,6 +35,13 @@ st.write(
     "it writes steps, tries alternatives, lets a verifier score them and drops weak branches. "
     "Run both on the same problem and see what the extra thinking bought, and what it cost."
 )
+DEMO = "Play a recorded demo"
+mode = st.radio(
+    "How", ["Run both now", DEMO], horizontal=True, key="compare_mode", label_visibility="collapsed"
+)
+if mode == DEMO:  # recorded pairs from the demo deck: no model, no network
+    render_deck_player()
+    st.stop()
 problem = render_problem_picker("compare")
 system_2 = settings.strategies(system_2_only=True) if settings is not None else SYSTEM_2
 strategy = st.selectbox(

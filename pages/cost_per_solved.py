@@ -180,10 +180,20 @@ def results() -> bool:
         list(by_id),
         key="batch_shown",
         format_func=lambda b: (
-            f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · {by_id[b].label}"
+            by_id[b].label  # a recorded batch's label: "Recorded with M on D: <command>"
+            if "recorded" in by_id[b].config
+            else f"{datetime.fromtimestamp(by_id[b].created):%Y-%m-%d %H:%M} · {by_id[b].label}"
         ),
     )
     info = by_id[shown]
+    if (recorded := info.config.get("recorded")) is not None:
+        st.info(
+            plain_markdown(
+                f"Recorded, shipped with the app: {info.rows} runs with {recorded['model']} on "
+                f"{recorded['date']} ({recorded['machine']}). The command: {recorded['command']}. "
+                "Your own batches are listed beside it."
+            )
+        )
     st.caption(
         f"Status: {info.status} · {info.rows} runs stored"
         + (f" · {info.message}" if info.message else "")

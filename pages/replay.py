@@ -50,15 +50,24 @@ with st.expander("Upload a run (JSONL)"):
 if uploaded is not None:
     st.session_state.replay_choice = f"run:{uploaded}"  # before the selectbox: allowed
 
-options: dict[str, str] = {}  # your newest run first, then the demos shipped with the app
-for run in store.list_runs() if store is not None else []:
-    grade = {True: "✓", False: "✗", None: "?"}[run.correct]
+# Your newest run first, then the demos shipped with the app (the deck's System 1 / System 2
+# pairs among them), then the runs of the batch recorded for the app.
+stored = store.list_runs() if store is not None else []
+MARKS = {True: "✓", False: "✗", None: "?"}
+options: dict[str, str] = {}
+for run in [r for r in stored if r.source != "recorded"]:
     options[f"run:{run.run_id}"] = (
         f"{datetime.fromtimestamp(run.created):%Y-%m-%d %H:%M} · {run.source} · "
-        f"{run.strategy} N={run.budget_n} · {run.problem_id} · {run.nodes} steps · {grade}"
+        f"{run.strategy} N={run.budget_n} · {run.problem_id} · {run.nodes} steps · {MARKS[run.correct]}"
     )
 for path in recordings():
-    options[f"recording:{path}"] = f"Recorded demo · {path.stem}"
+    deck = "deck · " if path.parent.name == "deck" else ""
+    options[f"recording:{path}"] = f"Recorded demo · {deck}{path.stem}"
+for run in [r for r in stored if r.source == "recorded"]:
+    options[f"run:{run.run_id}"] = (
+        f"Recorded batch · {run.model} · {run.strategy} N={run.budget_n} · {run.problem_id} · "
+        f"{MARKS[run.correct]}"
+    )
 if not options:
     st.info("Nothing to replay yet: run something on the Live run page first.")
     st.stop()

@@ -20,6 +20,7 @@ from core.budget import Budget
 from core.events import Event, RunFinished
 from core.problems.catalog import find_problem
 from core.providers.base import Provider
+from core.tree import ReasoningTree
 from core.verifiers import make_verifier
 from deliberate.runstore import RECORDINGS_DIR, write_recording
 from strategies import STRATEGIES
@@ -91,6 +92,10 @@ def main() -> int:
         finished = events[-1]
         if not isinstance(finished, RunFinished) or finished.reason == "error":
             sys.stderr.write(f"{demo.name}: the run failed ({finished}); nothing written\n")
+            return 1
+        chosen = ReasoningTree.from_events(events).chosen
+        if chosen is None or chosen.answer is None:
+            sys.stderr.write(f"{demo.name}: the run chose no answer; nothing written\n")
             return 1
         path = args.out / f"{demo.name}.jsonl"
         write_recording(events, path)

@@ -14,6 +14,8 @@ os.environ.setdefault("DELIBERATE_MODEL", "qwen2.5-coder-0.5b")
 def data_dir(monkeypatch, tmp_path):
     """Every test's run store (the CLI's batches are stored too) lives in its own directory."""
     monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path / "data"))
+    # The app imports no shipped batch unless a test names one (tests/test_shipped.py checks them).
+    monkeypatch.setenv("DELIBERATE_SHIPPED_BATCHES", "")
     return tmp_path / "data"
 
 
