@@ -1,20 +1,23 @@
-"""What the API providers share: n samples at once, fields a server refuses, faults in plain words.
+"""What the API providers share: calls at once, fields a server refuses, faults in plain words.
 
 Retries are the SDKs' own (both retry 408/409/429/5xx, timeouts and connection resets with
 exponential backoff, and honour `retry-after`); we set their count and timeout explicitly. What the
-SDKs leave to us: running n requests concurrently where the API has no native `n`, dropping a
-request field a model or server refuses (remembered per provider), replies that are not JSON, and
-turning every failure into a ProviderError whose message a user can act on and that holds no key.
+SDKs leave to us: sending a tree level's requests, a judge's paths and n samples (where the API
+has no native `n`) concurrently, dropping a request field a model or server refuses (remembered
+per provider), replies that are not JSON, and turning every failure into a ProviderError whose
+message a user can act on and that holds no key.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from typing import Any, ClassVar
 
 from core.providers.base import (
@@ -23,6 +26,7 @@ from core.providers.base import (
     Message,
     Provider,
     ProviderError,
+    TextSink,
     Usage,
 )
 from core.providers.keys import ApiKey, redact
@@ -102,33 +106,39 @@ def error_body(exc: Exception) -> str:
 
 
 def fan_out(
-    call: Callable[[int], list[Completion]], indices: range, limit: int
-) -> list[Completion]:
-    """`call(i)` for every index, at most `limit` at once, results in index order.
+    call: Callable[[int], list[Completion]], count: int, limit: int
+) -> list[list[Completion]]:
+    """`call(i)` for every i in range(count), at most `limit` at once: each call's completions,
+    in index order whatever order the calls finish in.
 
-    If one fails the rest are cancelled, and the error carries what did come back: those calls
+    If calls fail, those not yet started are cancelled and those under way finish; the error
+    (the message of the failure with the lowest index, as a sequential run would have met it
+    first) carries every completion that came back, failed calls' partial ones included: they
     were billed, so their usage must still reach the ledger.
     """
-    if len(indices) == 1:
-        return call(indices[0])
+    if count == 1:
+        return [call(0)]
     results: dict[int, list[Completion]] = {}
-    failure: ProviderError | None = None
-    with ThreadPoolExecutor(max_workers=max(1, min(limit, len(indices)))) as pool:
-        futures = {pool.submit(call, i): i for i in indices}
+    failures: dict[int, ProviderError] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(limit, count))) as pool:
+        futures = {pool.submit(call, i): i for i in range(count)}
         for future in as_completed(futures):
             if future.cancelled():
                 continue
             try:
                 results[futures[future]] = future.result()
             except ProviderError as exc:
-                if failure is None:
-                    failure = exc
-                    for pending in futures:
-                        pending.cancel()
-    done = [c for i in sorted(results) for c in results[i]]
-    if failure is not None:
-        raise ProviderError(str(failure), [*failure.partial, *done]) from None
-    return done
+                failures[futures[future]] = exc
+                for pending in futures:
+                    pending.cancel()
+    if failures:
+        billed = [
+            c
+            for i in sorted(results.keys() | failures.keys())
+            for c in (results[i] if i in results else failures[i].partial)
+        ]
+        raise ProviderError(str(failures[min(failures)]), billed) from None
+    return [results[i] for i in range(count)]
 
 
 def error_details(body: str) -> tuple[str, str, str]:
@@ -215,21 +225,49 @@ class ApiProvider(Provider):
     def generate(self, request: GenerationRequest) -> list[Completion]:
         return self.generate_streamed(request, None)
 
+    def generate_many(
+        self, requests: Sequence[GenerationRequest], on_text: TextSink | None = None
+    ) -> list[list[Completion]]:
+        """Each request's completions, in request order; the requests (a tree level, a judge's
+        paths) go out concurrently, at most `concurrency` calls in flight counting the samples
+        sent one by one. `on_text` is called from those calls' threads (see Provider)."""
+        slots = threading.BoundedSemaphore(self.concurrency)
+
+        def one(r: int) -> list[Completion]:
+            sink = None if on_text is None else partial(on_text, r)
+            return self._generate(requests[r], sink, slots)
+
+        return fan_out(one, len(requests), self.concurrency)
+
     def generate_streamed(
         self, request: GenerationRequest, sink: Callable[[int, str], None] | None
     ) -> list[Completion]:
+        return self._generate(request, sink, threading.BoundedSemaphore(self.concurrency))
+
+    def _generate(
+        self,
+        request: GenerationRequest,
+        sink: Callable[[int, str], None] | None,
+        slots: threading.BoundedSemaphore,
+    ) -> list[Completion]:
+        """One request's n completions, each call to the server holding one of `slots`."""
         got: list[Completion] = []
         if request.n > 1 and self.native_n and "n" not in self.dropped:
-            got = self._call(request, request.n, 0, sink)
+            got = self._call(request, request.n, 0, sink, slots)
             if len(got) < request.n:  # the server ignores n: one request per sample from now on
                 self.dropped.add("n")
         if len(got) < request.n:
+            first = len(got)
             try:
-                got += fan_out(
-                    lambda i: self._call(request, 1, i, sink),
-                    range(len(got), request.n),
-                    self.concurrency,
-                )
+                got += [
+                    c
+                    for completions in fan_out(
+                        lambda i: self._call(request, 1, first + i, sink, slots),
+                        request.n - first,
+                        self.concurrency,
+                    )
+                    for c in completions
+                ]
             except ProviderError as exc:
                 raise ProviderError(str(exc), [*got, *exc.partial]) from None
         return got[: request.n]
@@ -239,22 +277,25 @@ class ApiProvider(Provider):
         request: GenerationRequest,
         n: int,
         index: int,
-        sink: Callable[[int, str], None] | None = None,
+        sink: Callable[[int, str], None] | None,
+        slots: threading.BoundedSemaphore,
     ) -> list[Completion]:
         """One request; a field the server refuses is dropped and the request sent again.
 
-        With a `sink` and a backend that streams, choice c's new text goes to `sink(index + c)`."""
+        Each send holds one of `slots`. With a `sink` and a backend that streams, choice c's new
+        text goes to `sink(index + c)`."""
         timeout = self.timeout + request.max_tokens / SLOWEST_TOKENS_PER_SECOND
         while True:
             dropped = frozenset(self.dropped)
             start = time.perf_counter()
             body = self._body(request, n, index, dropped)
             try:
-                if sink is not None and self.streams and "stream" not in dropped:
-                    feed = stop_filtered(lambda c, t: sink(index + c, t), request.stop)
-                    text = self._streamed(body, timeout, feed)
-                else:
-                    text = self._post(body, timeout)
+                with slots:
+                    if sink is not None and self.streams and "stream" not in dropped:
+                        feed = stop_filtered(lambda c, t: sink(index + c, t), request.stop)
+                        text = self._streamed(body, timeout, feed)
+                    else:
+                        text = self._post(body, timeout)
             except self.sdk.APIError as exc:
                 field = self._refused_field(exc, dropped)
                 if field is None:

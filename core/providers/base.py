@@ -116,8 +116,10 @@ class Provider(ABC):
         """Each request's completions; backends that can serve them together override this.
 
         Backends with `streams` call `on_text(request, index, new_text)` while they write, from
-        the calling thread; the pieces of a completion joined are its text (before stop cuts
-        the backend applies after the fact, which it holds back)."""
+        any thread, several at once where requests go out concurrently (API providers), so the
+        callback must be thread-safe; one sample's pieces come in order, all before this
+        returns, and joined they are its text (before stop cuts the backend applies after the
+        fact, which it holds back)."""
         done: list[list[Completion]] = []
         for r, request in enumerate(requests):
             sink = None if on_text is None else partial(on_text, r)

@@ -42,28 +42,33 @@ class ModelJudge(Verifier):
         return total
 
     def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:
-        """Each path's last step judged; raises ProviderError when the judge cannot answer."""
-        scores, details, calls = [], [], []
-        for steps in paths:
-            request = judge_request(question, steps)
-            (call,) = self.provider.generate(request)
-            calls.append(call)
-            if spent_on_thinking(call):
-                # A reasoning model thought through its one token: give it room, once, and read
-                # the verdict from its text (no logprobs then).
-                roomy = replace(request, max_tokens=THINKING_ROOM, top_logprobs=0)
-                (call,) = self.provider.generate(roomy)
-                calls.append(call)
-                if spent_on_thinking(call) or RATING.search(call.text) is None:
-                    raise ProviderError(
-                        f"the judge model {self.model!r} spends its answer thinking and gave no "
-                        f"verdict in {THINKING_ROOM} tokens; choose a non-reasoning judge model",
-                        calls,
-                    )
-            value, detail = judge_score(call)
-            scores.append(value)
-            details.append(detail)
-        return StepScores(scores, details, calls)
+        """Each path's last step judged, the paths in one `generate_many` (concurrent over APIs);
+        raises ProviderError when the judge cannot answer, with every call made so far."""
+        if not paths:
+            return StepScores([], [], [])
+        requests = [judge_request(question, steps) for steps in paths]
+        firsts = [call for (call,) in self.provider.generate_many(requests)]
+        # A reasoning model thought through its one token: give it room, once, and read the
+        # verdict from its text (no logprobs then).
+        thinking = [k for k, call in enumerate(firsts) if spent_on_thinking(call)]
+        roomy = [replace(requests[k], max_tokens=THINKING_ROOM, top_logprobs=0) for k in thinking]
+        try:
+            answers = self.provider.generate_many(roomy)
+        except ProviderError as exc:
+            raise ProviderError(str(exc), [*firsts, *exc.partial]) from exc
+        again = {k: call for k, (call,) in zip(thinking, answers, strict=True)}
+        # In the order a path-by-path judge makes them: each path's call, then its second try.
+        calls: list[Completion] = []
+        for k, first in enumerate(firsts):
+            calls += [first, again[k]] if k in again else [first]
+        if any(spent_on_thinking(c) or RATING.search(c.text) is None for c in again.values()):
+            raise ProviderError(
+                f"the judge model {self.model!r} spends its answer thinking and gave no "
+                f"verdict in {THINKING_ROOM} tokens; choose a non-reasoning judge model",
+                calls,
+            )
+        verdicts = [judge_score(again.get(k, first)) for k, first in enumerate(firsts)]
+        return StepScores([v for v, _ in verdicts], [d for _, d in verdicts], calls)
 
 
 def spent_on_thinking(call: Completion) -> bool:
