@@ -11,10 +11,13 @@ from core.providers.base import Completion, GenerationRequest, Provider
 class RunStopped(Exception):
     """The run cannot continue (a cap is reached, or the provider failed); keep what exists."""
 
-    def __init__(self, reason: str, message: str, partial: Sequence[Completion] = ()) -> None:
+    def __init__(
+        self, reason: str, message: str, partial: Sequence[Completion] = (), role: str = "generate"
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.partial = tuple(partial)  # calls billed before a failure: their cost stays on record
+        self.role = role  # whose calls `partial` holds: "generate" (the provider's), "verify"
 
 
 class Caps:

@@ -120,7 +120,8 @@ class RunContext:
         try:
             return self.verifier.score(self.problem.question, paths)
         except ProviderError as exc:
-            raise RunStopped("error", f"the verifier failed: {exc}", exc.partial) from exc
+            message = f"the verifier failed: {exc}"
+            raise RunStopped("error", message, exc.partial, role="verify") from exc
 
     def call(self, request: GenerationRequest) -> Steps[list[Completion]]:
         completions, stopped = yield from self.call_many([request])

@@ -38,7 +38,8 @@ def run_strategy(
         reason, message = "complete", ""
     except RunStopped as stop:
         for call in stop.partial:
-            yield ctx.usage_event(call, "generate", None, provider.cost(call.usage))
+            cost = verifier.cost(call) if stop.role == "verify" else provider.cost(call.usage)
+            yield ctx.usage_event(call, stop.role, None, cost)
         choice = ctx.best_so_far()
         reason, message = stop.reason, str(stop)
     yield ctx.emit(

@@ -283,8 +283,9 @@ def test_a_run_whose_judge_fails_ends_with_the_message_and_its_calls_on_record()
     assert finished.reason == "error"
     assert "the verifier failed" in finished.message and "error 500" in finished.message
     assert len(judged) == 4  # the root's four candidates, judged at once
-    verdicts = [e for e in events if isinstance(e, UsageRecorded) and e.output_tokens == 1]
-    assert len(verdicts) == 3  # the three that answered are billed
+    verdicts = [e for e in events if isinstance(e, UsageRecorded) and e.role == "verify"]
+    assert len(verdicts) == 3  # the three that answered are billed, as the judge's calls
+    assert [e.output_tokens for e in verdicts] == [1, 1, 1]
 
 
 def test_a_stop_before_scoring_sends_no_judge_call():
