@@ -5,7 +5,6 @@ streamed text handed over safely from several threads, failures as clear as sequ
 import hashlib
 import json
 import threading
-import time
 from collections import defaultdict
 from dataclasses import replace
 
@@ -139,9 +138,7 @@ def echo(delays: list[float], failing: dict[int, Reply] | None = None) -> FakeAp
 @pytest.mark.parametrize("delays", [[0.5, 0.4, 0.3, 0.2, 0.1], [0.27, 0.12, 0.41, 0.18, 0.35]])
 def test_a_level_comes_back_in_request_order_whatever_order_it_finishes_in(delays):
     with echo(delays) as server:
-        start = time.perf_counter()
         answers = provider(server).generate_many(numbered(5))
-        wall = time.perf_counter() - start
     assert [[c.text for c in completions] for completions in answers] == [
         ["answer 0"],
         ["answer 1"],
@@ -149,8 +146,7 @@ def test_a_level_comes_back_in_request_order_whatever_order_it_finishes_in(delay
         ["answer 3"],
         ["answer 4"],
     ]
-    assert server.most_in_flight == 5
-    assert wall < sum(delays) - 0.2  # one after another would take the sum
+    assert server.most_in_flight == 5  # all at once, so they finished in the delays' order
 
 
 def test_at_most_concurrency_calls_are_in_flight_samples_included():
