@@ -220,3 +220,18 @@ def test_combined_with_a_checker_it_asks_for_confidence_and_passes_it_on():
     )
     assert scored[1].score == pytest.approx(min(scored[1].step_scores))
     assert make_verifier("arithmetic", provider).confidence_k == 0
+
+
+def test_audit_rescores_stored_runs_by_their_recorded_confidence():
+    from deliberate.audit import candidates
+
+    recorded = run(FakeProvider(answers, confidence=confidences))
+    found = candidates(recorded, make_verifier("confidence", FakeProvider()))
+    assert [(c.answer, c.correct) for c in found] == [("5", False), ("4", True)]
+    assert [c.score for c in found] == pytest.approx([1 - LN20 / 4, 1 - LN20 / 6])
+    # A run made with another verifier recorded none: nothing to rank by.
+    plain = run(FakeProvider(answers, confidence=confidences), verifier="arithmetic")
+    assert [c.score for c in candidates(plain, make_verifier("confidence", FakeProvider()))] == [
+        0.0,
+        0.0,
+    ]
