@@ -8,7 +8,11 @@ from typing import Any
 from core.difficulty import DifficultyTable
 from core.verifiers.aggregate import AGGREGATIONS
 
-SELECTIONS = ("score", "weighted_vote")
+# score: the best path score; weighted_vote: a vote weighted by path score; filtered_vote: the
+# top half by score vote, weighted by score (DeepConf's offline filter-then-vote, with the
+# confidence verifier; Fu et al. 2025 keep the top 10% or 90% of hundreds of traces, and of a
+# handful of samples half is the middle ground).
+SELECTIONS = ("score", "weighted_vote", "filtered_vote")
 MAX_N = 256  # more samples than this is not a demo; it is a batch job for a GPU fleet
 MAX_TOTAL_TOKENS = 1_000_000
 

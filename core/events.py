@@ -75,6 +75,10 @@ class NodeAdded(Event):
     output_tokens: int = 0
     answer: str | None = None  # extracted final answer when the node ends a solution
     thinking: str = ""  # a native-thinking summary returned alongside the text, if any
+    # How sure the model was of this text, in [0, 1], from its token logprobs: DeepConf's lowest
+    # group confidence mapped by core.confidence.certainty. None: not asked for, or the provider
+    # gives none. Runs recorded before the field read as None.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class ReasoningTree:
                     answer=event.answer,
                     thinking=event.thinking,
                     output_tokens=event.output_tokens,
+                    confidence=event.confidence,
                 )
             case StepScored():
                 node = self._node(event.node_id)

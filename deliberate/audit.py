@@ -13,8 +13,11 @@ from core.events import AnswerChosen, Event, NodeAdded, RunStarted
 from core.providers.base import STEP_STOP
 from core.tree import ReasoningTree
 from core.verifiers.aggregate import aggregate
-from core.verifiers.base import Verifier
+from core.verifiers.base import StepConfidence, Verifier
 from core.verifiers.grading import answers_match
+from strategies.context import PER_CALL
+
+NOT_RECORDED = "the run recorded no confidence for this step (its verifier read none)"
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,16 @@ def candidates(run: Sequence[Event], verifier: Verifier | None = None) -> list[C
                 if tree.graph.nodes[n]["score"] is not None
             ]
         else:
-            steps = [
-                s for n in tree.path(event.node_id) for s in tree.graph.nodes[n]["text"].split(STEP_STOP)
-                if s.strip()
-            ]  # fmt: skip
-            scored = verifier.score(started.question, [steps[: i + 1] for i in range(len(steps))])
+            steps: list[str] = []
+            confidences: list[StepConfidence] = []  # each node's recorded one at its last step
+            for n in tree.path(event.node_id):
+                parts = [s for s in tree.graph.nodes[n]["text"].split(STEP_STOP) if s.strip()]
+                recorded = tree.graph.nodes[n].get("confidence")
+                last = NOT_RECORDED if recorded is None else recorded
+                steps += parts
+                confidences += [PER_CALL] * (len(parts) - 1) + [last] * bool(parts)
+            paths = [steps[: i + 1] for i in range(len(steps))]
+            scored = verifier.score_confident(started.question, paths, confidences)
             scores = [s for s in scored.scores if s is not None]  # unavailable: unscored
         score = aggregate(scores, how) if scores else 0.0
         correct = answers_match(event.answer, started.reference)

@@ -87,7 +87,9 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--aggregation", default="min", help="min | last | product | mean")
-    parser.add_argument("--selection", default="score", help="score | weighted_vote")
+    parser.add_argument(
+        "--selection", default="score", help="score | weighted_vote | filtered_vote"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

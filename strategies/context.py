@@ -34,13 +34,14 @@ from core.providers.base import (
 )
 from core.tree import ReasoningTree
 from core.verifiers.aggregate import aggregate
-from core.verifiers.base import StepScores, Verifier
+from core.verifiers.base import StepConfidence, StepScores, Verifier
 from core.verifiers.grading import extract_answer, has_final_answer, split_thinking
 from strategies.caps import Caps, RunStopped
 from strategies.steps import SOLVE_PROMPT, is_lead_in
 from strategies.streaming import ShownText, streamed_call
 
 T = TypeVar("T")
+PER_CALL = "confidence is measured per model call: this sample's is scored at its last step"
 Steps = Generator[Event, None, T]
 
 
@@ -74,6 +75,9 @@ class RunContext:
         self._shown = ShownText()
         self._start = time.monotonic()
         self.should_stop: Callable[[], bool] = lambda: False
+        # Token confidence is asked of the provider only for a verifier that reads it.
+        self.confidence_k = verifier.confidence_k
+        self._no_confidence: dict[str, str] = {}  # node id -> why it has no confidence
 
     def emit(self, event: Event) -> Event:
         if isinstance(event, NodeText) and event.at is None:
@@ -111,13 +115,18 @@ class RunContext:
         node = self.tree.graph.nodes[node_id]
         return node.get("answer") is not None or not node["text"]
 
-    def verify(self, paths: list[list[str]]) -> StepScores:
-        """Run the verifier within the spending cap; its failures stop the run like any call's."""
+    def verify(
+        self, paths: list[list[str]], confidences: Sequence[StepConfidence] | None = None
+    ) -> StepScores:
+        """Run the verifier within the spending cap; its failures stop the run like any call's.
+        `confidences`: each path's last-step confidence, for a verifier that reads it."""
         if self.should_stop():
             raise RunStopped("stopped", self.stopped_message())
         if self.budget.max_dollars is not None:
             self.caps.check_spend(self.verifier.worst_case_cost(self.problem.question, paths))
         try:
+            if confidences is not None:
+                return self.verifier.score_confident(self.problem.question, paths, confidences)
             return self.verifier.score(self.problem.question, paths)
         except ProviderError as exc:
             message = f"the verifier failed: {exc}"
@@ -249,13 +258,38 @@ class RunContext:
             elif finished and role != "critique" and all(closed for _, _, closed in parts):
                 answer = extract_answer(source, complete=complete)
             tokens = sum(c.usage.output_tokens for c in calls)
+            confidence = self._certainty(node_id, calls)
             if (rest := self._shown.rest(node_id, text)) is not None:
                 yield self.emit(rest)  # streamed pieces joined are the node's final text
-            yield self.emit(NodeAdded(node_id, parent_id, text, role, tokens, answer, thinking))
+            yield self.emit(
+                NodeAdded(node_id, parent_id, text, role, tokens, answer, thinking, confidence)
+            )
             for call in calls:
                 yield self.usage_event(call, "generate", node_id, self.provider.cost(call.usage))
             ids.append(node_id)
         return ids
+
+    def _certainty(self, node_id: str, calls: Sequence[Completion]) -> float | None:
+        """A node's certainty (core.confidence): the least of its calls', each the lowest group
+        confidence of that call's tokens; None, with the reason kept, where a call has none."""
+        if not self.confidence_k:
+            return None
+        measured = [c.confidence for c in calls]
+        if any(m is None for m in measured):
+            self._no_confidence[node_id] = self.provider.no_confidence_reason()
+            return None
+        values = [m.certainty() for m in measured if m is not None]
+        if any(v is None for v in values):
+            self._no_confidence[node_id] = "no token was written, so there is none to measure"
+            return None
+        return min(v for v in values if v is not None)
+
+    def step_confidence(self, node_id: str) -> StepConfidence:
+        """A node's certainty in [0, 1], or in words why it has none."""
+        value = self.tree.graph.nodes[node_id].get("confidence")
+        if value is not None:
+            return value
+        return self._no_confidence.get(node_id, "this step's model call measured no confidence")
 
     def expand(self, parent_id: str, n: int) -> Steps[list[str]]:
         """Sample `n` next steps after `parent_id`, each ending at a blank line."""
@@ -274,6 +308,7 @@ class RunContext:
                 stop=(STEP_STOP,),
                 seed=self.budget.seed + next(self._ids) * 1009,
                 assistant_prefix=self.prefix(parent_id),
+                confidence_k=self.confidence_k,
             )
             for parent_id in parent_ids
         ]
@@ -325,6 +360,7 @@ class RunContext:
             top_p=self.budget.top_p,
             seed=self.budget.seed + next(self._ids) * 1009,
             answer_only=answer_only,
+            confidence_k=self.confidence_k,
         )
         starts = self.starts(parent_id, n, role)
         completions, stopped = yield from self.call_many([request], [starts])
@@ -341,7 +377,8 @@ class RunContext:
         score, or if it could not be scored (the event says why), its path's scored steps'."""
         if not node_ids:
             return []
-        scored = self.verify([self.tree.steps(n) for n in node_ids])
+        confidences = [self.step_confidence(n) for n in node_ids] if self.confidence_k else None
+        scored = self.verify([self.tree.steps(n) for n in node_ids], confidences)
         for node_id, value, detail in zip(node_ids, scored.scores, scored.details, strict=True):
             yield self.emit(StepScored(node_id, value, self.verifier.name, detail))
         yield from self._verify_usage(scored.calls)
@@ -359,7 +396,10 @@ class RunContext:
                 s for s in self.tree.graph.nodes[node_id]["text"].split(STEP_STOP) if s.strip()
             ]
             steps = steps or [""]
-            scored = self.verify([steps[: i + 1] for i in range(len(steps))])
+            confidences = None
+            if self.confidence_k:  # one call wrote them all: its confidence goes to the last
+                confidences = [*[PER_CALL] * (len(steps) - 1), self.step_confidence(node_id)]
+            scored = self.verify([steps[: i + 1] for i in range(len(steps))], confidences)
             available = [s for s in scored.scores if s is not None]
             value = aggregate(available, self.budget.aggregation) if available else None
             detail = "; ".join(f"step {i + 1}: {d}" for i, d in enumerate(scored.details))

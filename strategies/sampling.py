@@ -108,13 +108,18 @@ def best_of_n(ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()) 
     if new:
         yield ctx.status(f"scoring every step of {len(new)} solutions ({how} of step scores)")
         scores.update(zip(new, (yield from ctx.score_samples(new)), strict=True))
-    if ctx.budget.selection == "weighted_vote":
-        voted = _vote(ctx, nodes, scores)
+    if ctx.budget.selection in ("weighted_vote", "filtered_vote"):
+        voters = nodes
+        if ctx.budget.selection == "filtered_vote":
+            voters = sorted(nodes, key=lambda x: scores[x], reverse=True)[: (len(nodes) + 1) // 2]
+            yield from ctx.prune([x for x in nodes if x not in voters], "filtered out: bottom half")
+        voted = _vote(ctx, voters, scores)
         if voted is not None:
             answer, best, _ = voted
+            kept = "the top half's " if voters != nodes else ""
             yield from ctx.select([best], "PRM-weighted majority")
-            yield from ctx.prune([x for x in nodes if x != best], "outvoted")
-            return Choice(best, answer, "PRM-weighted majority vote")
+            yield from ctx.prune([x for x in voters if x != best], "outvoted")
+            return Choice(best, answer, f"{kept}PRM-weighted majority vote")
     best = max(nodes, key=lambda x: scores[x])
     yield from ctx.select([best], f"highest {how} PRM score")
     yield from ctx.prune([x for x in nodes if x != best], "lower PRM score")

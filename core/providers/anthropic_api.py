@@ -178,6 +178,9 @@ class AnthropicProvider(ApiProvider):
             raise self.error(f"the stream from {self.service} ended before the reply was complete")
         return json.dumps(message)
 
+    def no_confidence_reason(self) -> str:
+        return "Anthropic's Messages API returns no token logprobs"
+
     def _completions(
         self, data: dict, request: GenerationRequest, seconds: float
     ) -> list[Completion]:

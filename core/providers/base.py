@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from core.confidence import TokenConfidence
+
 # Streaming: new text of sample `index` of request `request` (positions in the call's lists).
 TextSink = Callable[[int, int, str], None]
 STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-learn
@@ -69,6 +71,9 @@ class GenerationRequest:
     seed: int | None = None
     assistant_prefix: str = ""
     top_logprobs: int = 0  # >0 asks for the top-k alternatives of each generated token
+    # >0 asks for each generated token's DeepConf confidence over its top-k logprobs
+    # (Completion.confidence); backends that cannot give it return None and say why.
+    confidence_k: int = 0
     # Native thinking, for providers with `native_thinking`: OpenAI's reasoning effort
     # (low | medium | high) and Anthropic's extended-thinking budget, both within max_tokens.
     reasoning_effort: str | None = None
@@ -95,6 +100,8 @@ class Completion:
     # Per generated token: {token text: logprob} of the top alternatives, when asked and available.
     logprobs: tuple[dict[str, float], ...] | None = field(default=None, compare=False)
     thinking: str = ""  # a thinking summary some APIs return alongside the answer
+    # C_i per generated token (core.confidence), when asked with confidence_k and available.
+    confidence: TokenConfidence | None = field(default=None, compare=False)
 
 
 class Provider(ABC):
@@ -136,6 +143,10 @@ class Provider(ABC):
         """`generate`, handing each sample's new text to `sink(index, text)` where the backend
         streams; by default it does not, and the text arrives with the completion."""
         return self.generate(request)
+
+    def no_confidence_reason(self) -> str:
+        """Why a completion of this backend came back without token confidence, in words."""
+        return f"the {self.name} provider returns no token logprobs"
 
     def count_tokens(self, text: str) -> int:
         """Token count of `text`; the byte length is a safe upper bound where no tokenizer is at hand."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import llama_cpp as lc
 import numpy as np
 
+from core.confidence import logits_confidence
 from core.providers.base import ProviderError, TextSink
 from core.providers.batched_sampling import Job, Pieces, Run, Sample, make_sampler
 from core.providers.kv_plan import EngineSize
@@ -168,10 +169,11 @@ class BatchedEngine:
                 # The others copy the prefilled prompt, so only the first read any of it from cache.
                 reused = cached if k == 0 else len(job.prompt)
                 run = Run(j, index, slot, len(job.prompt), max_tokens, stops, sampler, reused)
+                run.confidence_k = job.confidence_k
                 runs.append(run)
                 self._busy.add(slot)
                 # Now, before the next prompt's prefill overwrites these logits.
-                self._pieces.accept(run, lc.llama_sampler_sample(sampler, self.ctx, row))
+                self._accept(run, row)
                 self._stream(run)
             if len(runs) >= self.size.parallel:
                 break
@@ -337,9 +339,23 @@ class BatchedEngine:
             for row, run in enumerate(active):
                 self._slots[run.slot].tokens.append(run.tokens[-1])
                 self._slots[run.slot].cells.append(next(self._cell_ids))
-                self._pieces.accept(run, lc.llama_sampler_sample(run.sampler, self.ctx, row))
+                self._accept(run, row)
                 self._stream(run)
             active = [run for run in active if not run.done]
+
+    def _accept(self, run: Run, row: int) -> None:
+        """Sample `run`'s next token from the logits of batch row `row`. Asked for confidence,
+        first read C_i from the same logits (before the sampler sees them); an end token is not
+        text, so it gets none."""
+        confidence = None
+        if run.confidence_k:
+            logits = lc.llama_get_logits_ith(self.ctx, row)
+            row_logits = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+            confidence = logits_confidence(row_logits, run.confidence_k)
+        token = lc.llama_sampler_sample(run.sampler, self.ctx, row)
+        if confidence is not None and not lc.llama_vocab_is_eog(self._vocab, token):
+            run.confidence.append(confidence)
+        self._pieces.accept(run, token)
 
     def _stream(self, run: Run) -> None:
         if self._on_text is not None and (piece := run.fresh_text()):

@@ -30,6 +30,7 @@ class Job:
     top_p: float
     stop: Sequence[str] = ()
     seed: int | None = None
+    confidence_k: int = 0  # >0: each generated token's DeepConf confidence over its top k
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Sample:
     finish_reason: str  # stop | length
     tokens: int  # generated tokens, as create_completion counts them (an end token is not)
     cached: int  # prompt tokens that were already in the KV cache
+    confidence: tuple[float, ...] | None = None  # C_i per generated token, when asked
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Run:
     stops: list[bytes]
     sampler: lc.llama_sampler_p
     cached: int = 0
+    confidence_k: int = 0
+    confidence: list[float] = field(default_factory=list)  # C_i of each token in `tokens`
     tokens: list[int] = field(default_factory=list)
     text: bytearray = field(default_factory=bytearray)
     cut: int | None = None
@@ -77,7 +81,8 @@ class Run:
 
     def sample(self) -> Sample:
         text = bytes(self.text[: self.cut]).decode(errors="ignore")
-        return Sample(text, self.finish, len(self.tokens), self.cached)
+        confidence = tuple(self.confidence) if self.confidence_k else None
+        return Sample(text, self.finish, len(self.tokens), self.cached, confidence)
 
 
 def make_sampler(temperature: float, top_p: float, seed: int | None) -> lc.llama_sampler_p:

@@ -6,9 +6,12 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
+from core.confidence import TokenConfidence
 from core.providers.base import Completion, GenerationRequest, Provider, TextSink, Usage
 
 Script = Callable[[GenerationRequest, int], str]
+# Token confidence for sample `index` of a request, given its text (None: the model had none).
+ConfidenceScript = Callable[[GenerationRequest, int, str], TokenConfidence | None]
 
 
 def arithmetic_script(request: GenerationRequest, index: int) -> str:
@@ -29,9 +32,15 @@ class FakeProvider(Provider):
     name = "fake"
     streams = True  # word by word, like a model writing
 
-    def __init__(self, script: Script = arithmetic_script, model: str = "fake-model") -> None:
+    def __init__(
+        self,
+        script: Script = arithmetic_script,
+        model: str = "fake-model",
+        confidence: ConfidenceScript | None = None,
+    ) -> None:
         self.script = script
         self.model = model
+        self.confidence = confidence
         self.requests: list[GenerationRequest] = []
 
     def generate(self, request: GenerationRequest) -> list[Completion]:
@@ -45,7 +54,12 @@ class FakeProvider(Provider):
             text = " ".join(words)
             usage = Usage(input_tokens=prompt_tokens, output_tokens=len(words))
             finish = "length" if len(words) == request.max_tokens else "stop"
-            completions.append(Completion(text, finish, usage, seconds=0.001 * len(words)))
+            confidence = None
+            if request.confidence_k and self.confidence is not None:
+                confidence = self.confidence(request, i, text)
+            completions.append(
+                Completion(text, finish, usage, 0.001 * len(words), confidence=confidence)
+            )
         return completions
 
     def generate_many(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.confidence import TokenConfidence
 from core.providers.base import (
     Completion,
     GenerationRequest,
@@ -159,9 +160,10 @@ class LocalProvider(Provider):
     ) -> list[list[Completion]]:
         from core.providers.batched_sampling import Job
 
+        vocab = self._llm.n_vocab()
         jobs = [
             Job(tokens, r.n, min(r.max_tokens, N_CTX - len(tokens)), r.temperature, r.top_p,
-                r.stop, r.seed)
+                r.stop, r.seed, min(r.confidence_k, vocab))
             for tokens, r in zip(prompts, requests, strict=True)
         ]  # fmt: skip
         start = time.perf_counter()
@@ -172,12 +174,24 @@ class LocalProvider(Provider):
         return [
             [
                 Completion(
-                    s.text, s.finish_reason, Usage(len(job.prompt), s.tokens, s.cached), seconds
+                    s.text,
+                    s.finish_reason,
+                    Usage(len(job.prompt), s.tokens, s.cached),
+                    seconds,
+                    confidence=None
+                    if s.confidence is None
+                    else TokenConfidence(s.confidence, job.confidence_k),
                 )
                 for s in job_samples
             ]
             for job, job_samples in zip(jobs, samples, strict=True)
         ]
+
+    def no_confidence_reason(self) -> str:
+        return (
+            "the embedded model measures token confidence on its batched engine only: not "
+            f"with {BATCHED_ENV}=0, nor for a System 1 answer held by its grammar"
+        )
 
     def _complete(
         self, tokens: list[int], request: GenerationRequest, index: int, room: int

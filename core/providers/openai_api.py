@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import openai
 
+from core.confidence import TokenConfidence, token_confidence
 from core.providers.api import ApiProvider, continuation, cut_at_stops
 from core.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
 from core.providers.keys import ApiKey, find_key, require_key
@@ -109,9 +110,10 @@ class OpenAIProvider(ApiProvider):
             for field in ("temperature", "top_p"):
                 if field not in dropped:
                     body[field] = getattr(request, field)
-            if request.top_logprobs and "logprobs" not in dropped:
+            top = max(request.top_logprobs, request.confidence_k)
+            if top and "logprobs" not in dropped:
                 body["logprobs"] = True
-                body["top_logprobs"] = min(request.top_logprobs, MAX_TOP_LOGPROBS)
+                body["top_logprobs"] = min(top, MAX_TOP_LOGPROBS)
         if request.stop and "stop" not in dropped:
             body["stop"] = list(request.stop[:MAX_STOPS])
         if request.seed is not None and "seed" not in dropped:
@@ -181,9 +183,19 @@ class OpenAIProvider(ApiProvider):
             text, cut = cut_at_stops(text, request.stop)
             finish = "length" if choice.get("finish_reason") == "length" and not cut else "stop"
             logprobs = _logprobs(choice.get("logprobs"))
+            confidence = _confidence(choice.get("logprobs")) if request.confidence_k else None
             share = seconds / len(choices)  # one call's time, shared like its bill
-            completions.append(Completion(text, finish, usage, share, logprobs, thinking))
+            completions.append(
+                Completion(text, finish, usage, share, logprobs, thinking, confidence)
+            )
         return completions
+
+    def no_confidence_reason(self) -> str:
+        if self.native_thinking:
+            return f"{self.model} is a reasoning model, and reasoning models return no logprobs"
+        if "logprobs" in self.dropped:
+            return f"{self.service} refused the logprobs field"
+        return f"{self.service} returned no top logprobs for this call"
 
     def _usages(
         self, reported: dict | None, request: GenerationRequest, outputs: list[str]
@@ -270,6 +282,19 @@ def _thinking(message: dict) -> str:
         if isinstance(value := message.get(field), str) and value:
             return value
     return ""
+
+
+def _confidence(logprobs: dict | None) -> TokenConfidence | None:
+    """DeepConf C_i per generated token from the top logprobs as the server listed them (the
+    sampled token counts only if it is among them); k is the fewest alternatives any token got.
+    None if a token came without alternatives (the server ignored top_logprobs)."""
+    content = (logprobs or {}).get("content")
+    if not content:
+        return None
+    tops = [[alt["logprob"] for alt in entry.get("top_logprobs") or []] for entry in content]
+    if not all(tops):
+        return None
+    return TokenConfidence(tuple(token_confidence(top) for top in tops), min(map(len, tops)))
 
 
 def _logprobs(logprobs: dict | None) -> tuple[dict[str, float], ...] | None:

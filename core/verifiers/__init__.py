@@ -7,6 +7,7 @@ from core.providers.base import Provider
 from core.verifiers.arithmetic import ArithmeticChecker
 from core.verifiers.base import Verifier
 from core.verifiers.combined import HOWS, Combination
+from core.verifiers.confidence import ConfidenceVerifier
 from core.verifiers.model_judge import ModelJudge
 from core.verifiers.prm_pooling import PoolingPrm
 from core.verifiers.prm_shepherd import ShepherdPrm
@@ -22,6 +23,8 @@ VERIFIERS: dict[str, str] = {
     "step, P(right) at its <extra_0> separator",
     "shepherd_prm": "Served PRM (completions logprobs): a Math-Shepherd-style model; "
     "P(+) / (P(+) + P(-)) after each step's ки tag, on any OpenAI-compatible server",
+    "confidence": "Confidence (DeepConf): how sure the model was of its own tokens, from its "
+    "top-20 logprobs (free; the embedded model and servers that return logprobs)",
     "program>arithmetic": "Combined: program agreement decides, the arithmetic checker breaks "
     "its ties",
 }
@@ -61,6 +64,8 @@ def make_verifier(name: str, provider: Provider, prm: PrmServer | None = None) -
         return ModelJudge(provider)
     if name == "program":
         return ProgramChecker(provider)
+    if name == "confidence":
+        return ConfidenceVerifier()
     if prm is None:
         raise ValueError(
             f"the {name} verifier needs its PRM server: its URL and model name "

@@ -21,9 +21,17 @@ class StepScores:
     calls: list[Completion] = field(default_factory=list)  # model calls made to score (verify cost)
 
 
+# What a verifier that reads token confidence gets for each path's last step: the model's
+# certainty in [0, 1] (NodeAdded.confidence), or in words why there is none.
+StepConfidence = float | str
+
+
 class Verifier(ABC):
     name: str = "verifier"
     model: str = "rules"  # which model's calls appear in `calls`; "rules" costs nothing
+    # >0: reads the model's own token confidence over the top-k logprobs of each token; a run
+    # then asks its provider for it and scores with `score_confident`.
+    confidence_k: int = 0
 
     def cost(self, call: Completion) -> float | None:
         """Dollar cost of one of this verifier's model calls; None when the price is unknown."""
@@ -36,6 +44,12 @@ class Verifier(ABC):
     def worst_case_cost(self, question: str, paths: Sequence[Sequence[str]]) -> float | None:
         """Upper bound on the dollars `score` may spend; rules spend nothing."""
         return 0.0
+
+    def score_confident(
+        self, question: str, paths: Sequence[Sequence[str]], confidences: Sequence[StepConfidence]
+    ) -> StepScores:
+        """`score`, given each path's last-step confidence; verifiers that read none ignore it."""
+        return self.score(question, paths)
 
     @abstractmethod
     def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from statistics import fmean
 
 from core.providers.base import Completion
-from core.verifiers.base import StepScores, Verifier
+from core.verifiers.base import StepConfidence, StepScores, Verifier
 
 EPS = 0.001
 HOWS = {"tiebreak": ">", "mean": "+"}
@@ -43,6 +43,7 @@ class Combination(Verifier):
         self.name = HOWS[how].join(p.name for p in parts)
         models = dict.fromkeys(p.model for p in parts if p.model != "rules")
         self.model = ", ".join(models) or "rules"
+        self.confidence_k = max(p.confidence_k for p in parts)
         self._owners: dict[int, tuple[Completion, Verifier]] = {}  # the last score's calls
 
     def _owner(self, call: Completion) -> Verifier | None:
@@ -68,7 +69,16 @@ class Combination(Verifier):
 
     def score(self, question: str, paths: Sequence[Sequence[str]]) -> StepScores:
         """Every part scores every path; raises what a part raises (ProviderError)."""
-        results = [part.score(question, paths) for part in self.parts]
+        return self._combine(paths, [part.score(question, paths) for part in self.parts])
+
+    def score_confident(
+        self, question: str, paths: Sequence[Sequence[str]], confidences: Sequence[StepConfidence]
+    ) -> StepScores:
+        """`score`, the confidences handed to every part (those that read none ignore them)."""
+        results = [part.score_confident(question, paths, confidences) for part in self.parts]
+        return self._combine(paths, results)
+
+    def _combine(self, paths: Sequence[Sequence[str]], results: list[StepScores]) -> StepScores:
         self._owners = {
             id(call): (call, part)
             for part, result in zip(self.parts, results, strict=True)
