@@ -122,6 +122,8 @@ class LocalProvider(Provider):
     ) -> list[list[Completion]]:
         """All the requests' samples decode together on the batched engine (one batch per step),
         each sample's new text handed to `on_text` as it decodes."""
+        if not requests:
+            return []
         batched = os.environ.get(BATCHED_ENV, "1") != "0"
         with self._lock:
             prompts = [self._tokens(request) for request in requests]

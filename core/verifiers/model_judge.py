@@ -53,7 +53,7 @@ class ModelJudge(Verifier):
         thinking = [k for k, call in enumerate(firsts) if spent_on_thinking(call)]
         roomy = [replace(requests[k], max_tokens=THINKING_ROOM, top_logprobs=0) for k in thinking]
         try:
-            answers = self.provider.generate_many(roomy)
+            answers = self.provider.generate_many(roomy) if roomy else []
         except ProviderError as exc:
             raise ProviderError(str(exc), [*firsts, *exc.partial]) from exc
         again = {k: call for k, (call,) in zip(thinking, answers, strict=True)}
