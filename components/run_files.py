@@ -14,7 +14,8 @@ import streamlit as st
 
 from components.text import plain_markdown
 from core.events import Event, RunStarted, to_json_lines
-from deliberate.runstore import RunStore, parse_run
+from deliberate.recordings import parse_run
+from deliberate.runstore import RunStore
 
 JSONL_MIME = "application/jsonl"
 

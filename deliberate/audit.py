@@ -15,7 +15,7 @@ from core.tree import ReasoningTree
 from core.verifiers.aggregate import aggregate
 from core.verifiers.base import StepConfidence, Verifier
 from core.verifiers.grading import answers_match
-from strategies.context import PER_CALL
+from strategies.scoring import PER_CALL
 
 NOT_RECORDED = "the run recorded no confidence for this step (its verifier read none)"
 

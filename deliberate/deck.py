@@ -16,7 +16,7 @@ from typing import Any
 
 from core.events import AnswerChosen, Event, RunStarted
 from core.ledger import Ledger
-from deliberate.runstore import RECORDINGS_DIR, load_recording, write_recording
+from deliberate.recordings import RECORDINGS_DIR, load_recording, write_recording
 from deliberate.shipped import rebuild_problem
 
 DECK_DIR = RECORDINGS_DIR / "deck"

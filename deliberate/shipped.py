@@ -25,7 +25,8 @@ from core.problems.base import Problem
 from core.problems.catalog import find_problem
 from deliberate.audit import split_runs
 from deliberate.batch import BatchRow, row_from_events
-from deliberate.runstore import RECORDINGS_DIR, RunStore
+from deliberate.recordings import RECORDINGS_DIR
+from deliberate.runstore import RunStore
 
 SHIPPED_ENV = "DELIBERATE_SHIPPED_BATCHES"  # another folder of shipped batches; "" for none
 ABOUT = "about.json"

@@ -25,7 +25,7 @@ from components.run_view import (
     step_replay,
 )
 from components.text import plain_markdown
-from deliberate.runstore import load_recording, recordings
+from deliberate.recordings import load_recording, recordings
 
 through_app()
 

@@ -22,7 +22,7 @@ from core.problems.catalog import find_problem
 from core.providers.base import Provider
 from core.tree import ReasoningTree
 from core.verifiers import make_verifier
-from deliberate.runstore import RECORDINGS_DIR, write_recording
+from deliberate.recordings import RECORDINGS_DIR, write_recording
 from strategies import STRATEGIES
 
 

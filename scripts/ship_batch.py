@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.events import from_json_lines
 from deliberate.audit import split_runs
 from deliberate.batch import BatchRow, summarize
+from deliberate.recordings import RECORDINGS_DIR
 from deliberate.report import format_summary
-from deliberate.runstore import RECORDINGS_DIR
 from deliberate.shipped import ABOUT, rebuild_problem, rows_from_runs, shipped_dir
 
 GZIP_ABOVE = 1_000_000  # bytes of JSONL

@@ -24,7 +24,7 @@ from core.providers.fake import FakeProvider
 from core.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider
 from core.verifiers import make_verifier
 from core.verifiers.arithmetic import ArithmeticChecker
-from deliberate.runstore import parse_run
+from deliberate.recordings import parse_run
 from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply, script
 from tests.test_anthropic_provider import message

@@ -10,7 +10,7 @@ from core.events import AnswerChosen, NodeAdded, RunFinished, RunStarted
 from core.tree import ReasoningTree
 from deliberate.audit import split_runs
 from deliberate.deck import INDEX, load_deck, load_pair, pick_pairs, write_deck
-from deliberate.runstore import load_recording, recordings
+from deliberate.recordings import load_recording, recordings
 from tests.test_pages import start_app
 from tests.test_shipped import fake_batch
 

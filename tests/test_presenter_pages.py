@@ -11,7 +11,7 @@ from components.glossary import term
 from components.predict import reveal_index
 from components.run_view import step_replay
 from core.events import NO_ANSWER
-from deliberate.runstore import load_recording, recordings
+from deliberate.recordings import load_recording, recordings
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 TICKETS = next(p for p in recordings() if p.stem == "best-of-4-tickets")

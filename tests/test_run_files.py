@@ -8,7 +8,8 @@ from core.budget import Budget
 from core.events import to_json_line, to_json_lines
 from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
-from deliberate.runstore import RunStore, parse_run
+from deliberate.recordings import parse_run
+from deliberate.runstore import RunStore
 from strategies import STRATEGIES
 from tests.test_pages import charts, start_app, tree_nodes
 

@@ -19,7 +19,7 @@ from components.run_view import step_replay
 from core.budget import Budget
 from core.events import AnswerChosen, NodeAdded, NodeStarted, NodeText, RunStarted, Status
 from core.tree import ReasoningTree
-from deliberate.runstore import load_recording, recordings
+from deliberate.recordings import load_recording, recordings
 from strategies import STRATEGIES
 from strategies.thinking import FIXED, KNOBS, SEARCH_WIDTH, THINK_STEPS, knobs_for, token_cap
 

@@ -14,7 +14,8 @@ from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
 from core.verifiers.arithmetic import ArithmeticChecker
 from deliberate.batch import BatchRow
-from deliberate.runstore import DB_NAME, RunStore, load_recording, recordings, write_recording
+from deliberate.recordings import load_recording, recordings, write_recording
+from deliberate.runstore import DB_NAME, RunStore
 from deliberate.sweep import run_batch
 from deliberate.worker import BatchWorker, RunWorker, start_run
 from strategies import STRATEGIES
