@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.remember import kept
 from components.text import plain_markdown
 from core.problems.base import Problem
 from core.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, load_problem_set
@@ -32,43 +33,35 @@ def _label(problem: Problem) -> str:
 
 def render_problem_picker(key: str) -> Problem | None:
     """One problem, shown as plain text; None (with the reason shown) when there isn't one yet."""
-    source = st.radio(
-        "Problem", SOURCES, horizontal=True, key=f"{key}_source", persist_state="session"
-    )
+    source = kept(st.radio, "Problem", SOURCES, horizontal=True, key=f"{key}_source")
     try:
         if source == "Curated set":
             problems = {p.id: p for p in _problem_set("curated")}
-            chosen = st.selectbox(
+            chosen = kept(
+                st.selectbox,
                 "Curated problem (with difficulty)",
                 list(problems),
                 format_func=lambda pid: _label(problems[pid]),
                 key=f"{key}_curated",
-                persist_state="session",
             )
             problem = problems[chosen]
         elif source == "Generated":
             left, middle, right = st.columns([2, 1, 1])
-            name = left.selectbox(
+            name = kept(
+                left.selectbox,
                 "Generated set (reasoning-gym)",
                 GENERATED_SETS,
                 key=f"{key}_set",
-                persist_state="session",
             )
-            seed = middle.number_input(
-                "Seed", 0, 1_000_000, 0, key=f"{key}_seed", persist_state="session"
-            )
-            index = right.number_input(
-                "Item", 0, 999, 0, key=f"{key}_index", persist_state="session"
-            )
+            seed = kept(middle.number_input, "Seed", 0, 1_000_000, 0, key=f"{key}_seed")
+            index = kept(right.number_input, "Item", 0, 999, 0, key=f"{key}_index")
             problem = _generated(name, int(seed), int(index))
         else:
-            question = st.text_area(
-                "Your problem", key=f"{key}_question", persist_state="session", height=100
-            )
-            answer = st.text_input(
+            question = kept(st.text_area, "Your problem", key=f"{key}_question", height=100)
+            answer = kept(
+                st.text_input,
                 "Reference answer (optional: without it, correctness is unknown)",
                 key=f"{key}_answer",
-                persist_state="session",
             )
             if not question.strip():
                 st.caption("Type a problem to run.")
@@ -91,34 +84,30 @@ def render_problem_picker(key: str) -> Problem | None:
 
 def render_problem_set_picker(key: str) -> list[Problem] | None:
     """A batch's problems: the curated set, a generated set (name, seed, size) or a JSONL upload."""
-    source = st.radio(
+    source = kept(
+        st.radio,
         "Problem set",
         ["Curated set", "Generated set", "Upload JSONL"],
         horizontal=True,
         key=f"{key}_source",
-        persist_state="session",
     )
     try:
         if source == "Curated set":
             problems = _problem_set("curated")
-            size = st.slider(
+            size = kept(
+                st.slider,
                 "How many problems (spread over the difficulties)",
                 1,
                 len(problems),
                 min(8, len(problems)),
                 key=f"{key}_size",
-                persist_state="session",
             )
             problems = [problems[i * len(problems) // size] for i in range(size)]
         elif source == "Generated set":
             left, middle, right = st.columns([2, 1, 1])
-            name = left.selectbox("Set", GENERATED_SETS, key=f"{key}_set", persist_state="session")
-            seed = middle.number_input(
-                "Seed", 0, 1_000_000, 0, key=f"{key}_seed", persist_state="session"
-            )
-            size = right.number_input(
-                "Size", 1, 200, 8, key=f"{key}_size_generated", persist_state="session"
-            )
+            name = kept(left.selectbox, "Set", GENERATED_SETS, key=f"{key}_set")
+            seed = kept(middle.number_input, "Seed", 0, 1_000_000, 0, key=f"{key}_seed")
+            size = kept(right.number_input, "Size", 1, 200, 8, key=f"{key}_size_generated")
             problems = _problem_set(name, int(seed), int(size))
         else:
             upload = st.file_uploader(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.remember import kept
 from components.text import plain_markdown
 from core.providers.base import Price
 from core.providers.choice import (
@@ -31,32 +32,30 @@ def price_text(price: Price | None, source: str = "") -> str:
 
 def _api_fields(kind: str, prefix: str) -> ProviderChoice | None:
     """Model, key, URL and price fields for an API provider; None with the reason when unusable."""
-    model = st.text_input(
-        "Model", value=DEFAULT_MODELS[kind], key=f"{prefix}_{kind}_model", persist_state="session"
-    )
+    model = kept(st.text_input, "Model", value=DEFAULT_MODELS[kind], key=f"{prefix}_{kind}_model")
     base_url = ""
     if kind == "openai_compatible":
-        base_url = st.text_input(
+        base_url = kept(
+            st.text_input,
             "Server base URL",
             placeholder="http://localhost:8000/v1",
             key=f"{prefix}_compat_url",
-            persist_state="session",
         )
-    api_key = st.text_input(
+    api_key = kept(
+        st.text_input,
         "API key (kept in this session's memory only)",
         type="password",
         key=f"{prefix}_{kind}_key",
-        persist_state="session",
     )
-    price = st.text_input(
+    price = kept(
+        st.text_input,
         "Price override: input, output $ per million tokens (optional)",
         key=f"{prefix}_{kind}_price",
-        persist_state="session",
     )
-    reasoning = kind == "openai_compatible" and st.checkbox(
+    reasoning = kind == "openai_compatible" and kept(
+        st.checkbox,
         "The model thinks natively (a reasoning model)",
         key=f"{prefix}_compat_reasoning",
-        persist_state="session",
     )
     option = next(
         o for o in provider_options({kind: api_key}, compatible_url=base_url) if o.kind == kind
@@ -92,12 +91,12 @@ def render_provider_picker(prefix: str = "set") -> ProviderChoice | None:
         if not local.usable:
             st.warning(plain_markdown(f"{local.label} {local.missing}."))
             return None
-        name = st.selectbox(
+        name = kept(
+            st.selectbox,
             "Model",
             local_models(),
             format_func=model_label,
             key=f"{prefix}_local_model",
-            persist_state="session",
         )
         try:
             choice = local_choice(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.glossary import term
+from components.remember import kept
 from components.text import plain_markdown
 from core.providers.prices import parse_price
 from core.verifiers import SERVED, VERIFIERS, verifier_parts
@@ -39,15 +40,13 @@ def render_verifier_picker() -> tuple[str, PrmServer | None] | None:
     )
     name = picked
     if picked == COMBINE:
-        parts = st.multiselect(
-            "Verifiers, in order", SINGLE, key="set_combine_parts", persist_state="session"
-        )
-        how = st.radio(
+        parts = kept(st.multiselect, "Verifiers, in order", SINGLE, key="set_combine_parts")
+        how = kept(
+            st.radio,
             "Combined by",
             list(HOWS),
             format_func=HOW_LABELS.__getitem__,
             key="set_combine_how",
-            persist_state="session",
         )
         if len(parts) < 2:
             st.warning("Pick at least two verifiers to combine.")
@@ -59,19 +58,17 @@ def render_verifier_picker() -> tuple[str, PrmServer | None] | None:
     served = [part for part in verifier_parts(name) if part in SERVED]
     if not served:
         return name, None
-    url = st.text_input(
+    url = kept(
+        st.text_input,
         "PRM server URL",
         placeholder="http://localhost:8000",
         key="set_prm_url",
-        persist_state="session",
     )
-    model = st.text_input(
-        "PRM model", placeholder=PRM_MODELS[served[0]], key="set_prm_model", persist_state="session"
-    )
-    price = st.text_input(
+    model = kept(st.text_input, "PRM model", placeholder=PRM_MODELS[served[0]], key="set_prm_model")
+    price = kept(
+        st.text_input,
         "PRM price: input, output $ per million tokens (optional)",
         key="set_prm_price",
-        persist_state="session",
     )
     st.caption(plain_markdown(f"A key, if the server needs one, comes from {KEY_VARIABLE}."))
     try:

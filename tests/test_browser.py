@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,35 +86,30 @@ def wait_for_health(url: str, server: subprocess.Popen, seconds: float = 90) -> 
     raise AssertionError(f"streamlit did not answer at {url} within {seconds:.0f} s")
 
 
-@pytest.fixture
-def app_url(tmp_path):
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"{CHROMIUM} is missing on CI: install Debian's chromium (./dev.sh test does)"
-            )
-        pytest.skip(
-            f"{CHROMIUM} is not installed: apt-get install chromium (./dev.sh test does it)"
-        )
+def need_chromium() -> None:
+    """Skip without Debian's chromium; on CI it must be there (./dev.sh test installs it)."""
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing on CI: install Debian's chromium (./dev.sh test does)")
+    pytest.skip(f"{CHROMIUM} is not installed: apt-get install chromium (./dev.sh test does it)")
+
+
+@contextlib.contextmanager
+def served_app(tmp_path: Path, **settings: str | None) -> Iterator[str]:
+    """`streamlit run app.py` on a free 127.0.0.1 port with its own data directory; yields its
+    URL. `settings` set (or, with None, remove) environment variables such as
+    DELIBERATE_PROVIDER."""
     port = free_port()
     env = {**os.environ, "DELIBERATE_DATA_DIR": str(tmp_path / "data")}
-    env.pop("DELIBERATE_PROVIDER", None)  # the real embedded model, as a user gets it
+    for name, value in settings.items():
+        env.pop(name, None) if value is None else env.__setitem__(name, value)
     log = (tmp_path / "streamlit.log").open("w")
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
+            *(sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"),
+            *("--server.port", str(port), "--server.address", "127.0.0.1"),
+            *("--browser.gatherUsageStats", "false"),
         ],
         cwd=ROOT,
         env=env,
@@ -131,6 +127,13 @@ def app_url(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    need_chromium()
+    with served_app(tmp_path, DELIBERATE_PROVIDER=None) as url:  # the real embedded model
+        yield url
 
 
 def test_live_run_grows_a_tree_in_a_real_browser(app_url):

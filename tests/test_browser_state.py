@@ -3,13 +3,9 @@ sidebar's provider fields and a custom problem survive switching provider and pa
 cannot show the loss inside the whole app: its later runs end in st.stop(), which drops no
 widget state; see tests/test_widget_state.py.)"""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_health
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, need_chromium, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -19,55 +15,15 @@ QUESTION = "What is 12 * 12?"
 
 @pytest.fixture
 def fake_app_url(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is not installed: apt-get install chromium (./dev.sh test does it)"
-        )
-    port = free_port()
-    env = {
-        **os.environ,
-        "DELIBERATE_DATA_DIR": str(tmp_path / "data"),
-        "DELIBERATE_PROVIDER": "fake",
-    }
-    log = (tmp_path / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, server)
+    need_chromium()
+    with served_app(tmp_path, DELIBERATE_PROVIDER="fake") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def choose_provider(page, label: str) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_test_id("stSelectbox").filter(has_text="Provider").click()
-    page.get_by_role("option", name=label).click()
+    page.get_by_role("option", name=label, exact=True).click()
 
 
 def test_typed_values_survive_provider_and_page_switches(fake_app_url):

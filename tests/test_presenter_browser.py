@@ -4,13 +4,9 @@ The server runs with DELIBERATE_PROVIDER=fake, so no page loads the embedded mod
 warms a model up only for the local provider), and Replay plays recordings/ with no model at all.
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_health
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, need_chromium, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -23,47 +19,9 @@ SCRUBBER_JS = """() => {
 
 @pytest.fixture
 def fake_app_url(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed: apt-get install chromium")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DELIBERATE_DATA_DIR": str(tmp_path / "data"),
-        "DELIBERATE_PROVIDER": "fake",
-    }
-    log = (tmp_path / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, server)
+    need_chromium()
+    with served_app(tmp_path, DELIBERATE_PROVIDER="fake") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def test_space_and_arrows_drive_a_replay_in_presenter_view(fake_app_url):
