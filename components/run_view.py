@@ -27,6 +27,7 @@ from core.tree import ReasoningTree
 
 PRESENTER_TREE_HEIGHT = 640  # px: the tree fills a projected screen beside its text
 POLL_SECONDS = 0.4  # how often a running page reads new events: text grows at least every 0.5 s
+TREE_SECONDS = 1.2  # how often a live run's figures redraw (the text panel keeps POLL_SECONDS)
 GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
 
 
@@ -131,32 +132,79 @@ def render_run(
     (presenter view) keeps the tree and its text side by side and large, the costs one line;
     `exports` adds PNG / SVG / HTML downloads under the tree and the PRM chart (not while it
     grows)."""
+    render_outcome(fold.tree)
+    live = fold.tree.finished is None or bool(fold.tree.writing())
+    beside = present or (live and not narrow)
+    tree_column, text_column = st.columns([3, 2]) if beside else (st.container(), st.container())
+    with tree_column:
+        selected = _render_tree(fold, key, present, exports)
+    with text_column:
+        if live or present:
+            render_live_text(fold.tree)
+        render_explanations(fold.why)
+    _render_below(fold, key, narrow, present, exports, selected)
+
+
+def render_live_run(
+    key: str,
+    run_id: str,
+    events_from: Callable[[int], Sequence[Event]],
+    running: Callable[[], bool],
+    present: bool = False,
+) -> None:
+    """A run while it goes, in two fragments: the status and the text being written redrawn
+    every POLL_SECONDS, the tree, PRM chart and costs every TREE_SECONDS. The words keep pace;
+    the figures, which cost the browser and the model's cores far more, redraw less often.
+    When the run ends the whole page reruns (and draws it with `render_run`)."""
+    tree_column, text_column = st.columns([3, 2])
+
+    def text_tick() -> None:
+        fold = cached_fold(key, run_id, events_from)
+        render_outcome(fold.tree)
+        render_live_text(fold.tree)
+        render_explanations(fold.why)
+        if not running():
+            st.rerun()
+
+    def tree_tick() -> None:
+        fold = cached_fold(key, run_id, events_from)
+        selected = _render_tree(fold, key, present, exports=False)
+        _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
+        if not running():
+            st.rerun()
+
+    with text_column:
+        st.fragment(run_every=POLL_SECONDS)(text_tick)()
+    with tree_column:
+        st.fragment(run_every=TREE_SECONDS)(tree_tick)()
+
+
+def _render_tree(fold: RunFold, key: str, present: bool, exports: bool) -> str | None:
+    """The clickable tree (with its downloads); returns the node clicked, if any."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
-    render_outcome(tree)
     selected = st.session_state.get(node_key)
     if selected not in tree.graph:
         selected = None
-    live = tree.finished is None or bool(tree.writing())
-    beside = present or (live and not narrow)
-    tree_column, text_column = st.columns([3, 2]) if beside else (st.container(), st.container())
     figure = build_tree_figure(tree, selected)
     if present:
         figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
-    name = run_file_name(tree.started)
-    with tree_column:
-        st.plotly_chart(
-            figure,
-            key=chart_key,
-            on_select=lambda: _remember_click(chart_key, node_key),
-            selection_mode="points",
-            width="stretch",
-        )
-        if exports:
-            render_downloads(figure, f"{name}-tree", f"{key}_tree_files")
-    with text_column:
-        if live or present:
-            render_live_text(tree)
-        render_explanations(fold.why)
+    st.plotly_chart(
+        figure,
+        key=chart_key,
+        on_select=lambda: _remember_click(chart_key, node_key),
+        selection_mode="points",
+        width="stretch",
+    )
+    if exports:
+        render_downloads(figure, f"{run_file_name(tree.started)}-tree", f"{key}_tree_files")
+    return selected
+
+
+def _render_below(
+    fold: RunFold, key: str, narrow: bool, present: bool, exports: bool, selected: str | None
+) -> None:
+    """Under the tree: the costs on one line (presenter view), or the PRM chart and cost meter;
+    then the clicked node."""
     if present:
         for column, (label, value) in zip(
             st.columns(4), cost_headline(fold.ledger).items(), strict=True

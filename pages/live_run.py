@@ -6,7 +6,7 @@ from components.page_shell import through_app
 from components.presenter import presenting, render_leave_button
 from components.problem_picker import render_problem_picker
 from components.run_files import render_events_download
-from components.run_view import cached_fold, poll_while, render_run
+from components.run_view import cached_fold, render_live_run, render_run
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
 from deliberate.worker import start_run
@@ -60,20 +60,13 @@ if running and worker.stopping:
     note_column.caption("Stopping after the model call in progress; everything so far is kept.")
 
 
-def live_panel() -> bool:
-    worker = st.session_state.get("live_worker")
-    if worker is None:
-        st.info(
-            "Choose a problem and a strategy, then press Run. The tree grows here as it thinks."
-        )
-        return False
-    fold = cached_fold("live", worker.id, worker.events)
-    render_run(fold, "live", present=present, exports=not worker.running)
-    if not worker.running:
-        render_events_download(worker.events(), "live_jsonl")
+worker = st.session_state.get("live_worker")
+if worker is None:
+    st.info("Choose a problem and a strategy, then press Run. The tree grows here as it thinks.")
+elif running:
+    render_live_run("live", worker.id, worker.events, lambda: worker.running, present)
+else:
+    render_run(cached_fold("live", worker.id, worker.events), "live", present=present, exports=True)
+    render_events_download(worker.events(), "live_jsonl")
     if worker.save_error:
         st.warning(plain_markdown(f"This run is shown but was not saved: {worker.save_error}"))
-    return worker.running
-
-
-poll_while(running, live_panel)
