@@ -27,7 +27,7 @@ def choose_provider(page, label: str) -> None:
 
 
 def test_typed_values_survive_provider_and_page_switches(fake_app_url):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -42,6 +42,7 @@ def test_typed_values_survive_provider_and_page_switches(fake_app_url):
             base_url = sidebar.get_by_label("Server base URL")
             base_url.fill(URL)
             base_url.press("Enter")
+            page.wait_for_timeout(1000)  # the rerun that takes the typed value
             page.get_by_text("Custom", exact=True).click()
             question = page.get_by_label("Your problem")
             question.fill(QUESTION)
@@ -53,11 +54,12 @@ def test_typed_values_survive_provider_and_page_switches(fake_app_url):
             sidebar.get_by_role("link", name="Replay").click()
             page.get_by_role("heading", name="Replay").wait_for(timeout=30_000)
             choose_provider(page, "OpenAI-compatible server")
-            assert sidebar.get_by_label("Server base URL").input_value(timeout=30_000) == URL
+            # Retried until it holds: the field is redrawn once the rerun finishes.
+            expect(sidebar.get_by_label("Server base URL")).to_have_value(URL, timeout=30_000)
             sidebar.get_by_role("link", name="Live run").click()
             page.get_by_role("heading", name="Watch a model think").wait_for(timeout=30_000)
-            assert page.get_by_label("Your problem").input_value(timeout=30_000) == QUESTION
-            assert sidebar.get_by_label("Server base URL").input_value() == URL
+            expect(page.get_by_label("Your problem")).to_have_value(QUESTION, timeout=30_000)
+            expect(sidebar.get_by_label("Server base URL")).to_have_value(URL)
             assert page.get_by_text("Traceback").count() == 0
         finally:
             browser.close()
