@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.events import AnswerChosen, Event, NodeAdded, RunStarted
-from core.providers.base import STEP_STOP
+from core.providers.base import STEP_STOP, Completion
 from core.tree import ReasoningTree
 from core.verifiers.aggregate import aggregate
 from core.verifiers.base import StepConfidence, Verifier
@@ -51,9 +51,12 @@ def split_runs(events: Iterable[Event]) -> list[list[Event]]:
     return [run for run in runs if run and isinstance(run[0], RunStarted)]
 
 
-def candidates(run: Sequence[Event], verifier: Verifier | None = None) -> list[Candidate]:
+def candidates(
+    run: Sequence[Event], verifier: Verifier | None = None, spent: list[Completion] | None = None
+) -> list[Candidate]:
     """Every answer the run wrote, scored as the run scored it, or re-scored by `verifier`
-    (each step of the answer's path, aggregated by the run's own aggregation)."""
+    (each step of the answer's path, aggregated by the run's own aggregation). The model calls
+    a re-scoring verifier makes go into `spent`, when given, for their cost."""
     started = run[0]
     assert isinstance(started, RunStarted)
     if started.reference is None:
@@ -81,6 +84,8 @@ def candidates(run: Sequence[Event], verifier: Verifier | None = None) -> list[C
                 confidences += [PER_CALL] * (len(parts) - 1) + [last] * bool(parts)
             paths = [steps[: i + 1] for i in range(len(steps))]
             scored = verifier.score_confident(started.question, paths, confidences)
+            if spent is not None:
+                spent += scored.calls
             scores = [s for s in scored.scores if s is not None]  # unavailable: unscored
         score = aggregate(scores, how) if scores else 0.0
         correct = answers_match(event.answer, started.reference)

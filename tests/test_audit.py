@@ -77,3 +77,26 @@ def test_rescoring_with_the_runs_own_verifier_reproduces_its_audit(arithmetic):
     assert own.auroc is not None and own.auroc == again.auroc
     assert own.pass_at_n == again.pass_at_n == 1.0
     assert own.inversions == again.inversions
+
+
+def test_a_rescoring_verifier_reports_the_calls_it_made_once_per_question(arithmetic):
+    from core.budget import Budget
+    from core.problems.base import Problem
+    from core.providers.fake import FakeProvider
+    from core.verifiers.program import ProgramChecker
+    from deliberate.sweep import run_batch
+
+    def solve(request, index):
+        if "Python program" in request.messages[0].content:
+            return "```python\nanswer = 50 - 7 * 3\n```"
+        return "Step 1: 50 - 21 = 29. \\boxed{29}" if index % 2 else "So \\boxed{31}"
+
+    problems = [Problem(id=f"p{i}", question=f"pens {i}", answer="29") for i in range(3)]
+    rows = run_batch(problems, ["best_of_n"], [2], FakeProvider(solve), arithmetic, Budget())
+    runs = [list(row.events) for row in rows]
+    spent: list = []
+    program = ProgramChecker(FakeProvider(solve))
+    scored = [candidates(run, program, spent) for run in runs]
+    assert len(spent) == 3  # one program per question, however many answers it checks
+    assert all(call.usage.output_tokens > 0 for call in spent)
+    assert [[c.score > 0.5 for c in found] for found in scored] == [[False, True]] * 3

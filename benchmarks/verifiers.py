@@ -1,0 +1,197 @@
+"""Which verifier makes System 2 pay (issue 13 §6): on reasoning-gym `gsm_symbolic` (seed 0),
+System 1, greedy chain of thought, majority vote, pass@N, and best-of-N selection with every
+offline verifier and combination, with tokens and seconds.
+
+.venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-0.5b            # 40 problems, N=8
+.venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-1.5b --greedy-only
+
+The samples are written once, by the CLI's `batch` (direct, chain_of_thought and best_of_n at
+the default sampling settings, confidence recorded), into OUT/MODEL/ (a run store). Ctrl-C keeps the runs finished so far;
+`--resume BATCH_ID` (printed at the start) adds the rest. Every verifier then re-scores the same stored samples (`deliberate.audit`), so
+they are compared on identical candidates; only the program checker calls the model again (one
+program per problem), and its tokens and seconds are added to its rows. Best-of-N picks either
+the highest path score (ties: the earlier sample) or the score-weighted vote of the answers
+(search-and-learn's weighted best-of-N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.events import AnswerChosen, Event, RunStarted, UsageRecorded
+from core.providers import registry
+from core.providers.base import Completion, Provider
+from core.verifiers.arithmetic import ArithmeticChecker
+from core.verifiers.base import Verifier
+from core.verifiers.combined import Combination
+from core.verifiers.confidence import ConfidenceVerifier
+from core.verifiers.grading import answers_match
+from core.verifiers.model_judge import ModelJudge
+from core.verifiers.program import ProgramChecker
+from deliberate.audit import Candidate, candidates
+from deliberate.runstore import RunStore
+
+ROOT = Path(__file__).resolve().parent.parent
+STRATEGIES = ("direct", "chain_of_thought", "best_of_n")
+
+
+def generate(args: argparse.Namespace, folder: Path) -> None:
+    """Write (or resume) the batch into the folder's run store: every sample, its confidence."""
+    command = [sys.executable, "-m", "deliberate", "batch", "--model", args.model]
+    if args.resume:
+        command += ["--resume", args.resume]
+    else:
+        command += ["--set", "gsm_symbolic", "--set-seed", "0", "--size", str(args.size)]
+        strategies = STRATEGIES[:2] if args.greedy_only else STRATEGIES
+        command += ["--strategies", ",".join(strategies), "--budgets", str(args.n)]
+        command += ["--verifier", "confidence"]  # records every sample's token confidence
+    command += ["--out", str(folder / "rows.csv")]
+    env = {**os.environ, "DELIBERATE_DATA_DIR": str(folder / "store")}
+    try:
+        subprocess.run(command, cwd=ROOT, env=env, check=False)
+    except KeyboardInterrupt:  # the CLI has kept the finished runs; report on them
+        time.sleep(3)
+
+
+def verifiers(provider: Provider | None) -> dict[str, Verifier]:
+    """The offline verifiers and combinations compared; one program checker shared by all, so
+    each problem's program is written once."""
+    arithmetic, confidence = ArithmeticChecker(), ConfidenceVerifier()
+    found: dict[str, Verifier] = {"arithmetic": arithmetic, "confidence": confidence}
+    found["confidence+arithmetic"] = Combination([confidence, arithmetic], "mean")
+    if provider is not None:
+        program = ProgramChecker(provider)
+        found["program"] = program
+        found["program>arithmetic"] = Combination([program, arithmetic], "tiebreak")
+        found["program>confidence"] = Combination([program, confidence], "tiebreak")
+        found["program+confidence"] = Combination([program, confidence], "mean")
+    return found
+
+
+def vote(found: Sequence[Candidate], weight: dict[str, float]) -> Candidate | None:
+    """The heaviest group of equal answers (its first member); None when no sample answered."""
+    groups: list[list[Candidate]] = []
+    for c in found:
+        group = next((g for g in groups if answers_match(c.answer, g[0].answer)), None)
+        if group:
+            group.append(c)
+        else:
+            groups.append([c])
+    if not groups:
+        return None
+    return max(groups, key=lambda g: sum(weight[c.node_id] for c in g))[0]
+
+
+def usage(runs: Sequence[Sequence[Event]], role: str) -> tuple[int, float]:
+    """Generated tokens and model seconds of one role (generate | verify) over the runs."""
+    records = [e for run in runs for e in run if isinstance(e, UsageRecorded) and e.role == role]
+    return sum(e.output_tokens for e in records), sum(e.seconds for e in records)
+
+
+def stored_runs(folder: Path) -> list[list[Event]]:
+    """The runs of the newest batch in the folder's store, finished so far."""
+    store = RunStore(folder / "store")
+    batches = store.list_batches()
+    if not batches:
+        return []
+    newest = max(batches, key=lambda b: b.created)
+    return [store.load_events(i) for i in store.batch_run_ids(newest.batch_id) if i]
+
+
+def report(runs: Sequence[Sequence[Event]], n: int, provider: Provider | None, judge: bool) -> str:
+    by_problem: dict[str, dict[str, Sequence[Event]]] = defaultdict(dict)
+    for run in runs:
+        started = run[0]
+        assert isinstance(started, RunStarted)
+        by_problem[started.problem_id or started.question][started.strategy] = run
+    wanted = {strategy for runs in by_problem.values() for strategy in runs}
+    done = [runs for runs in by_problem.values() if wanted <= set(runs)]
+    if not done:
+        return "no problem has every strategy finished yet"
+    total = len(done)
+    lines = [f"{total} problems (every strategy finished on each)", ""]
+    lines.append(f"{'method':<44}{'solved':>8}{'tokens/problem':>16}{'seconds/problem':>17}")
+
+    def row(name: str, solved: int, tokens: float, seconds: float) -> None:
+        lines.append(
+            f"{name:<44}{solved:>4}/{total:<3}{tokens / total:>16.0f}{seconds / total:>17.1f}"
+        )
+
+    def chosen_right(run: Sequence[Event]) -> bool:
+        return any(isinstance(e, AnswerChosen) and e.correct for e in run)
+
+    for strategy, label in (("direct", "System 1 (direct)"), ("chain_of_thought", "greedy CoT")):
+        runs = [r[strategy] for r in done]
+        row(label, sum(chosen_right(r) for r in runs), *usage(runs, "generate"))
+    if "best_of_n" not in wanted:
+        return "\n".join(lines)
+    samples = [r["best_of_n"] for r in done]
+    tokens, seconds = usage(samples, "generate")
+    plain = [candidates(run, None) for run in samples]
+    majority = [vote(found, {c.node_id: 1.0 for c in found}) for found in plain]
+    row(f"majority vote @{n}", sum(bool(c and c.correct) for c in majority), tokens, seconds)
+    row(
+        f"pass@{n} (some sample right)",
+        sum(any(c.correct for c in f) for f in plain),
+        tokens,
+        seconds,
+    )
+    judged = verifiers(provider)
+    if judge and provider is not None:
+        judged["model_judge"] = ModelJudge(provider)
+    for name, verifier in judged.items():
+        spent: list[Completion] = []
+        started = time.perf_counter()
+        scored = [candidates(run, verifier, spent) for run in samples]
+        extra_tokens = sum(c.usage.output_tokens for c in spent)
+        # a verifier that calls the model costs its calls' seconds; rules, their run time
+        extra_seconds = sum(c.seconds for c in spent) if spent else time.perf_counter() - started
+        best = [max(found, key=lambda c: c.score) if found else None for found in scored]
+        weighted = [vote(found, {c.node_id: c.score for c in found}) for found in scored]
+        for how, picks in (("highest score", best), ("weighted vote", weighted)):
+            solved = sum(bool(c and c.correct) for c in picks)
+            row(
+                f"best-of-{n}, {name}, {how}",
+                solved,
+                tokens + extra_tokens,
+                seconds + extra_seconds,
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--size", type=int, default=40)
+    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmark-data" / "verifiers")
+    parser.add_argument("--resume", help="the batch id to complete (printed when it started)")
+    parser.add_argument(
+        "--greedy-only", action="store_true", help="System 1 and greedy CoT, no samples"
+    )
+    parser.add_argument("--report-only", action="store_true", help="no new samples")
+    parser.add_argument(
+        "--no-program", action="store_true", help="skip verifiers that call the model"
+    )
+    parser.add_argument("--judge", action="store_true", help="also the model judge (slow)")
+    args = parser.parse_args()
+    folder = args.out / args.model
+    folder.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        generate(args, folder)
+    provider = None if args.no_program else registry.make_provider("local", model=args.model)
+    print(f"{args.model}, reasoning-gym gsm_symbolic seed 0, N={args.n}")
+    print(report(stored_runs(folder), args.n, provider, args.judge))
+
+
+if __name__ == "__main__":
+    main()
