@@ -181,3 +181,101 @@ def test_an_early_stop_needs_token_confidence():
         GenerationRequest((Message("user", "q"),), stop_below_confidence=ConfidenceStop(1.0))
     with pytest.raises(ValueError, match="window"):
         ConfidenceStop(1.0, window=0)
+
+
+# -- an OpenAI-compatible server streaming top logprobs ----------------------------------------
+
+SURE, UNSURE = [-0.1, -9.9], [-0.4, -0.6]  # C_i = 5.0 and 0.5 (k = 2)
+
+
+def token_chunk(t: int, tops: list[float]) -> dict:
+    logprobs = {
+        "content": [
+            {
+                "token": f"w{t} ",
+                "logprob": tops[0],
+                "bytes": None,
+                "top_logprobs": [
+                    {"token": f"a{j}", "logprob": lp, "bytes": None} for j, lp in enumerate(tops)
+                ],
+            }
+        ],
+        "refusal": None,
+    }
+    choice = {"index": 0, "delta": {"content": f"w{t} "}, "logprobs": logprobs}
+    return {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "tiny",
+        "choices": [choice],
+    }
+
+
+def dropping_stream() -> list[dict]:
+    """40 tokens: 20 sure, then 20 unsure; then the finish and usage chunks."""
+    items = [token_chunk(t, SURE if t < 20 else UNSURE) for t in range(40)]
+    end = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "tiny"}
+    items.append({**end, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    usage = {"prompt_tokens": 9, "completion_tokens": 40, "total_tokens": 49}
+    items.append({**end, "choices": [], "usage": usage})
+    return items
+
+
+def test_an_openai_compatible_stream_is_closed_once_the_confidence_falls():
+    from collections import defaultdict
+
+    from core.providers.base import Price
+    from core.providers.openai_api import OpenAICompatibleProvider
+    from tests.fake_api_server import FakeApiServer, Reply
+
+    question = (Message("user", "What is 2 + 2?"),)
+    # Window 8: the mean of the last 8 at token t (21..28) is (5 (28 - t) + 0.5 (t - 20)) / 8,
+    # below 1.3 first at t = 27.
+    rule = ConfidenceStop(1.3, window=8)
+    request = GenerationRequest(
+        question, n=2, max_tokens=64, confidence_k=20, stop_below_confidence=rule
+    )
+    with FakeApiServer(lambda payload, _: Reply(stream=dropping_stream())) as server:
+        provider = OpenAICompatibleProvider(
+            "tiny", server.url, price=Price(1.0, 2.0), max_retries=0
+        )
+        pieces = defaultdict(str)
+        (streamed,) = provider.generate_many(
+            [request], lambda r, i, text: pieces.__setitem__(i, pieces[i] + text)
+        )
+        plain = provider.generate(request)  # no one watching: still streamed, to be cut
+    assert len(server.payloads) == 4  # one sample per call: a stream of 2 cannot be cut for 1
+    assert all(
+        p["stream"] is True and "n" not in p and p["top_logprobs"] == 20 for p in server.payloads
+    )
+    kept = "".join(f"w{t} " for t in range(27))
+    for completion in [*streamed, *plain]:
+        assert (completion.text, completion.finish_reason) == (kept, "low_confidence")
+        # Usage of a cut stream: the 27 tokens received; the prompt counted from its text.
+        assert completion.usage.output_tokens == 27
+        assert completion.usage.input_tokens == len(b"What is 2 + 2?")
+        assert completion.confidence == TokenConfidence((5.0,) * 20 + (0.5,) * 7, k=2)
+    assert dict(pieces) == {0: kept, 1: kept}
+    assert "stream" not in provider.dropped  # a cut stream is no sign the server sends no usage
+
+
+def test_without_a_rule_the_same_stream_is_read_to_the_end():
+    from core.providers.openai_api import OpenAICompatibleProvider
+    from tests.fake_api_server import FakeApiServer, Reply
+
+    request = GenerationRequest((Message("user", "q"),), max_tokens=64, confidence_k=20)
+    with FakeApiServer(lambda payload, _: Reply(stream=dropping_stream())) as server:
+        provider = OpenAICompatibleProvider("tiny", server.url, max_retries=0)
+        (completion,) = provider.generate_many([request], lambda r, i, text: None)[0]
+    assert completion.finish_reason == "stop" and completion.usage.output_tokens == 40
+
+
+def test_the_variant_is_a_budget_field_the_cli_sets():
+    from deliberate.cli import build_parser, make_budget
+
+    args = build_parser().parse_args(["run", "--strategy", "deepconf_online", "--deepconf", "low"])
+    assert make_budget(args, 8).deepconf == "low"
+    assert Budget().deepconf == "high"
+    with pytest.raises(ValueError, match="deepconf must be one of"):
+        Budget(deepconf="medium")
