@@ -33,9 +33,8 @@ GLOSSARY: dict[str, str] = {
     "pass the score back up the path.",
     "compute-optimal": "The cheapest strategy and budget that reach the accuracy you need, "
     "chosen per problem set (Snell et al. 2024).",
-    "DeepConf": "Deep Think with Confidence (Fu et al. 2025): a warm-up sets a confidence bar, "
-    "traces that fall below it are cut while written, and sampling stops once the confident "
-    "ones agree. DeepConf-low keeps the warm-up's top 10% (cuts most), DeepConf-high its top 90%.",
+    "DeepConf": "Traces less sure than a warm-up's bar are cut while written; low: the bar "
+    "keeps the warm-up's top 10% (cuts most), high: its top 90%.",
     "selection accuracy": "How often the verifier chose a right answer when one was written.",
     "AUROC": "How often a right answer outscores a wrong one; 0.5 is a coin toss, 1 is perfect.",
     "teaching mode": "Predict first: you say what System 2 will answer and whether it will be "

@@ -279,3 +279,62 @@ def test_the_variant_is_a_budget_field_the_cli_sets():
     assert Budget().deepconf == "high"
     with pytest.raises(ValueError, match="deepconf must be one of"):
         Budget(deepconf="medium")
+
+
+def test_deepconf_online_end_to_end_against_a_streaming_server():
+    from core.providers.openai_api import OpenAICompatibleProvider
+    from tests.fake_api_server import FakeApiServer, Reply
+
+    head = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "tiny"}
+
+    def warmup_stream() -> list[dict]:
+        # Choice c answers [29, 30, 29][c], every token at C = c + 1 (top 2: -0.5 and -(2C - 0.5)).
+        items = []
+        for t, word in enumerate(["The ", "answer ", "is ", "\\boxed{X}."]):
+            for c, answer in enumerate([29, 30, 29]):
+                tops = [-0.5, -(2 * (c + 1) - 0.5)]
+                chunk = token_chunk(t, tops)
+                chunk["choices"][0]["index"] = c
+                text = word.replace("X", str(answer))
+                chunk["choices"][0]["delta"]["content"] = text
+                chunk["choices"][0]["logprobs"]["content"][0]["token"] = text
+                items.append(chunk)
+        items.append(
+            {
+                **head,
+                "choices": [{"index": c, "delta": {}, "finish_reason": "stop"} for c in range(3)],
+            }
+        )
+        usage = {"prompt_tokens": 30, "completion_tokens": 12, "total_tokens": 42}
+        return [*items, {**head, "choices": [], "usage": usage}]
+
+    def long_drop() -> list[dict]:
+        return [token_chunk(t, SURE if t < 20 else UNSURE) for t in range(60)]
+
+    def respond(payload, number):
+        return Reply(stream=warmup_stream() if payload.get("n") == 3 else long_drop())
+
+    with FakeApiServer(respond) as server:
+        provider = OpenAICompatibleProvider("tiny", server.url, max_retries=0)
+        events = list(
+            STRATEGIES["deepconf_online"](
+                Problem(id="t", question="q", answer="29"),
+                provider,
+                ArithmeticChecker(),
+                Budget(n=5),
+            )
+        )
+    assert [p.get("n") for p in server.payloads] == [3, None, None]
+    # Bar: the 10th percentile of 1, 2, 3 is 1.2. The mean of the last 32 tokens at token t
+    # (33..52) is (5 (52 - t) + 0.5 (t - 20)) / 32: below 1.2 first at t = 48.
+    said = statuses(events)
+    assert "confidence bar 1.200 (DeepConf-high, from 3 warm-up traces)" in said[1]
+    cut = {e.node_id: e.reason for e in events if isinstance(e, NodePruned)}
+    assert (
+        list(cut.values()) == ["cut after 48 tokens: its confidence fell below the bar 1.200"] * 2
+    )
+    usage = [e.output_tokens for e in events if isinstance(e, UsageRecorded) and e.node_id in cut]
+    assert usage == [48, 48]
+    assert said[-1].startswith("used all 5 traces without a 95% consensus, 2 cut early")
+    chosen = next(e for e in events if isinstance(e, AnswerChosen))
+    assert chosen.answer == "29" and "(67% of the weight, 2 of 3 kept traces)" in chosen.method
