@@ -83,7 +83,7 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
         return "1 chain of thought", 1, sample, depth
     if strategy == "self_consistency":
         return _plural(n, "sample") + " to vote on", n, sample, 0
-    if strategy in ("adaptive_consistency", "early_stopping_consistency"):  # at most n
+    if strategy in ("adaptive_consistency", "early_stopping_consistency", "deepconf_online"):
         return f"up to {_plural(n, 'sample')}, fewer once the vote settles", n, sample, 0
     if strategy == "program_of_thought":  # n programs, run in the sandbox (no model)
         return _plural(n, "program") + " to run and vote on", n, min(sample, 320), 0

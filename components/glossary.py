@@ -2,7 +2,7 @@
 
 Sources: Lightman et al. 2023 (PRM, ORM), Wang et al. 2023 (self-consistency), Chen et al. 2021
 (pass@k), Snell et al. 2024 (compute-optimal scaling), Hugging Face search-and-learn (beam search,
-DVTS), Kocsis and Szepesvári 2006 (UCT, MCTS).
+DVTS), Kocsis and Szepesvári 2006 (UCT, MCTS), Fu et al. 2025 (DeepConf).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ GLOSSARY: dict[str, str] = {
     "pass the score back up the path.",
     "compute-optimal": "The cheapest strategy and budget that reach the accuracy you need, "
     "chosen per problem set (Snell et al. 2024).",
+    "DeepConf": "Traces less sure than a warm-up's bar are cut while written; low: the bar "
+    "keeps the warm-up's top 10% (cuts most), high: its top 90%.",
     "selection accuracy": "How often the verifier chose a right answer when one was written.",
     "AUROC": "How often a right answer outscores a wrong one; 0.5 is a coin toss, 1 is perfect.",
     "teaching mode": "Predict first: you say what System 2 will answer and whether it will be "

@@ -14,7 +14,7 @@ from components.provider_picker import render_provider_picker
 from components.text import plain_markdown
 from components.verifier_picker import render_verifier_picker
 from components.warm_up import render_warm_up
-from core.budget import SELECTIONS, Budget
+from core.budget import DEEPCONF_VARIANTS, SELECTIONS, Budget
 from core.difficulty import DEFAULT_TABLE
 from core.providers.base import Provider
 from core.providers.choice import ProviderChoice
@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "set_seed": 0,
     "set_aggregation": "min",
     "set_selection": "score",
+    "set_deepconf": Budget.deepconf,
 }
 
 
@@ -152,6 +153,13 @@ def render_settings() -> Settings | None:
             selection = st.selectbox(
                 "Best-of-N picks by", list(SELECTIONS), key="set_selection", help=term("best-of-N")
             )
+            deepconf = st.selectbox(
+                "DeepConf's confidence bar",
+                list(DEEPCONF_VARIANTS),
+                key="set_deepconf",
+                format_func=lambda v: f"DeepConf-{v}",
+                help=term("DeepConf"),
+            )
         try:
             budget = Budget(
                 n=int(n),
@@ -163,6 +171,7 @@ def render_settings() -> Settings | None:
                 seed=int(seed),
                 aggregation=aggregation,
                 selection=selection,
+                deepconf=deepconf,
                 max_dollars=float(dollars) or None,
             )
         except ValueError as exc:

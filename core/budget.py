@@ -13,6 +13,9 @@ from core.verifiers.aggregate import AGGREGATIONS
 # confidence verifier; Fu et al. 2025 keep the top 10% or 90% of hundreds of traces, and of a
 # handful of samples half is the middle ground).
 SELECTIONS = ("score", "weighted_vote", "filtered_vote")
+# DeepConf online's variants (Fu et al. 2025): of the warm-up traces' confidences, DeepConf-low
+# keeps traces above the top 10%'s bar (cuts hard, saves most), DeepConf-high above the top 90%'s.
+DEEPCONF_VARIANTS = ("low", "high")
 MAX_N = 256  # more samples than this is not a demo; it is a batch job for a GPU fleet
 MAX_TOTAL_TOKENS = 1_000_000
 
@@ -37,6 +40,9 @@ class Budget:
     # How a path's step scores become one score, and how best-of-N picks: by score or PRM-weighted vote.
     aggregation: str = "min"
     selection: str = "score"
+    # deepconf_online's bar: "high" by default, as a warm-up of 3-8 traces (not the paper's 16)
+    # makes the top 10%'s bar about the best warm-up trace's, which cuts nearly every trace.
+    deepconf: str = "high"
     # Spending cap in dollars for the run; None means no cap.
     max_dollars: float | None = None
     # compute_optimal's bin -> (strategy, budget) table; None: core.difficulty.DEFAULT_TABLE.
@@ -78,6 +84,7 @@ class Budget:
         need(0.0 < self.top_p <= 1.0, f"top_p must be in (0, 1] (got {self.top_p})")
         need(self.aggregation in AGGREGATIONS, f"aggregation must be one of {sorted(AGGREGATIONS)}")
         need(self.selection in SELECTIONS, f"selection must be one of {SELECTIONS}")
+        need(self.deepconf in DEEPCONF_VARIANTS, f"deepconf must be one of {DEEPCONF_VARIANTS}")
         need(
             self.max_dollars is None or self.max_dollars >= 0,
             f"max_dollars must be positive (got {self.max_dollars})",

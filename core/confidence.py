@@ -13,6 +13,8 @@
   top k can be", so the map sends that floor to 0 and a sharper and sharper peak towards 1, with
   nothing fitted, and texts scored with different k (a server that returns fewer than asked)
   stay comparable. It is monotone in C: ranking by certainty is ranking by DeepConf's confidence.
+- DeepConf online's early stop (`ConfidenceStop`): a trace is cut while it is written once the
+  group confidence of its latest `window` tokens falls below a threshold set by a warm-up.
 """
 
 from __future__ import annotations
@@ -75,3 +77,36 @@ class TokenConfidence:
         if not self.values or self.k < 2:
             return None
         return certainty(min(group_confidences(self.values, window)), self.k)
+
+
+def lowest_full_group(values: Sequence[float], window: int = WINDOW) -> float | None:
+    """The lowest mean of C_i over `window` consecutive tokens, each mean computed as
+    `ConfidenceStop` computes it while the text is written; None for a text shorter than the
+    window (no full group, so no early stop could have looked at it)."""
+    if len(values) < window:
+        return None
+    return min(fmean(values[end - window : end]) for end in range(window, len(values) + 1))
+
+
+@dataclass(frozen=True)
+class ConfidenceStop:
+    """DeepConf online's early stop (Fu et al. 2025, online mode): once a trace has `window`
+    tokens, it is cut as soon as the mean C_i of its latest `window` tokens (its running group
+    confidence, nats) falls below `threshold`. The token that made it fall stays in the trace."""
+
+    threshold: float
+    window: int = WINDOW
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ValueError(f"the confidence window must be at least 1 token (got {self.window})")
+
+    def fires(self, values: Sequence[float]) -> bool:
+        """True if the trace whose C_i so far are `values` is cut after its latest token."""
+        window = self.window
+        return len(values) >= window and fmean(values[len(values) - window :]) < self.threshold
+
+    def cut_at(self, values: Sequence[float]) -> int | None:
+        """How many tokens a trace with these C_i keeps when the rule is applied as it is
+        written: the length at which it first fires, or None if it never does."""
+        return next((end for end in range(1, len(values) + 1) if self.fires(values[:end])), None)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.budget import Budget
+from core.budget import DEEPCONF_VARIANTS, Budget
 from core.events import from_json_lines, to_json_line
 from core.ledger import Ledger
 from core.problems.base import Problem
@@ -89,6 +89,12 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aggregation", default="min", help="min | last | product | mean")
     parser.add_argument(
         "--selection", default="score", help="score | weighted_vote | filtered_vote"
+    )
+    parser.add_argument(
+        "--deepconf",
+        choices=DEEPCONF_VARIANTS,
+        default=Budget.deepconf,
+        help="deepconf_online's bar: low keeps the warm-up's top 10%%, high its top 90%%",
     )
 
 
@@ -193,6 +199,7 @@ def make_budget(args: argparse.Namespace, n: int) -> Budget:
         seed=args.seed,
         aggregation=args.aggregation,
         selection=args.selection,
+        deepconf=args.deepconf,
         max_dollars=args.max_dollars,
     )
 

@@ -13,6 +13,7 @@ from core.events import Event
 from core.providers.base import Provider
 from strategies.adaptive import adaptive_consistency, early_stopping_consistency
 from strategies.compute_optimal import compute_optimal
+from strategies.deepconf import deepconf_online
 from strategies.mcts import mcts
 from strategies.native_thinking import native_thinking
 from strategies.particles import particle_filtering
@@ -39,6 +40,7 @@ STRATEGIES: dict[str, Strategy] = {
         "self_consistency": self_consistency,
         "adaptive_consistency": adaptive_consistency,
         "early_stopping_consistency": early_stopping_consistency,
+        "deepconf_online": deepconf_online,
         "best_of_n": best_of_n,
         "compute_optimal": compute_optimal,
         "program_of_thought": program_of_thought,

@@ -11,7 +11,7 @@ Both spend at most the budget's N samples and say how many they saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from math import comb
 
 from strategies.context import Choice, RunContext, Steps
@@ -39,21 +39,28 @@ def unanimous_window(_counts: list[int], window_agrees: bool) -> bool:
     return window_agrees
 
 
-def _sample_until(
-    ctx: RunContext, settled: Callable[[list[int], bool], bool], batch: int, rule: str
+def sample_until(
+    ctx: RunContext,
+    settled: Callable[[list[int], bool], bool],
+    batch: int,
+    rule: str,
+    drawn: Sequence[str] = (),
 ) -> Steps[Choice]:
+    """Samples `batch` at a time, up to the budget's N, until `settled(vote counts, the last
+    batch agrees)`; `drawn` are samples already written (deepconf_online's warm-up), counted
+    among the N and checked before any new one is drawn."""
     n = ctx.budget.n
     yield ctx.status(f"sampling up to {n} solutions, {batch} at a time, until the vote settles")
-    nodes: list[str] = []
+    nodes, new = list(drawn), list(drawn)
     while len(nodes) < n:
+        if new:
+            counts = [len(members) for members in vote_groups(ctx, nodes).values()]
+            answered = all(ctx.tree.graph.nodes[x]["answer"] is not None for x in new)
+            window_agrees = len(new) == batch and answered and len(vote_groups(ctx, new)) == 1
+            if settled(counts, window_agrees):
+                break
         new = yield from ctx.sample(min(batch, n - len(nodes)))
         nodes += new
-        groups = vote_groups(ctx, nodes)
-        counts = [len(members) for members in groups.values()]
-        answered = all(ctx.tree.graph.nodes[x]["answer"] is not None for x in new)
-        window_agrees = len(new) == batch and answered and len(vote_groups(ctx, new)) == 1
-        if len(nodes) < n and settled(counts, window_agrees):
-            break
     groups = vote_groups(ctx, nodes)
     used = len(nodes)
     tokens = sum(ctx.tree.graph.nodes[x]["output_tokens"] for x in nodes)
@@ -71,9 +78,9 @@ def _sample_until(
 
 def adaptive_consistency(ctx: RunContext) -> Steps[Choice]:
     """Self-consistency that stops once a Beta posterior says the majority will hold."""
-    return (yield from _sample_until(ctx, beta_rule, BATCH, f"P(majority holds) ≥ {CONFIDENCE}"))
+    return (yield from sample_until(ctx, beta_rule, BATCH, f"P(majority holds) ≥ {CONFIDENCE}"))
 
 
 def early_stopping_consistency(ctx: RunContext) -> Steps[Choice]:
     """Self-consistency in windows, stopping at the first window whose answers all agree (ESC)."""
-    return (yield from _sample_until(ctx, unanimous_window, WINDOW, "a unanimous window"))
+    return (yield from sample_until(ctx, unanimous_window, WINDOW, "a unanimous window"))

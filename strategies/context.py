@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from core.budget import Budget
+from core.confidence import ConfidenceStop
 from core.events import (
     ROOT,
     Event,
@@ -69,7 +70,8 @@ class RunContext(Scoring):
         self._shown = ShownText()
         self._start = time.monotonic()
         self.should_stop: Callable[[], bool] = lambda: False
-        # Token confidence is asked of the provider only for a verifier that reads it.
+        # Token confidence is asked of the provider only for a verifier or a strategy that
+        # reads it (deepconf_online sets it).
         self.confidence_k = verifier.confidence_k
         self._no_confidence: dict[str, str] = {}  # node id -> why it has no confidence
 
@@ -223,7 +225,7 @@ class RunContext(Scoring):
             )
             # A reply cut off by its token limit answers only if it stated an answer.
             complete = all(
-                c.finish_reason != "length" and closed
+                c.finish_reason not in ("length", "low_confidence") and closed
                 for c, (_, _, closed) in zip(calls, parts, strict=True)
             )
             finished = whole_answer or has_final_answer(text) or not text
@@ -307,6 +309,31 @@ class RunContext(Scoring):
 
         `answer_only`: the reply is an answer and nothing else (System 1; see GenerationRequest).
         """
+        traces = yield from self.sample_traces(
+            n,
+            messages=messages,
+            parent_id=parent_id,
+            role=role,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            answer_only=answer_only,
+        )
+        return [node_id for node_id, _ in traces]
+
+    def sample_traces(
+        self,
+        n: int,
+        *,
+        messages: tuple[Message, ...] | None = None,
+        parent_id: str = ROOT,
+        role: str = "sample",
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        answer_only: bool = False,
+        stop_below: ConfidenceStop | None = None,
+    ) -> Steps[list[tuple[str, Completion]]]:
+        """`sample`, returning each node with the completion that wrote it (its finish reason
+        and token confidence); `stop_below` cuts each sample once it is unsure (DeepConf)."""
         request = GenerationRequest(
             messages=messages or self.solve_messages(),
             n=n,
@@ -316,6 +343,7 @@ class RunContext(Scoring):
             seed=self.budget.seed + next(self._ids) * 1009,
             answer_only=answer_only,
             confidence_k=self.confidence_k,
+            stop_below_confidence=stop_below,
         )
         starts = self.starts(parent_id, n, role)
         completions, stopped = yield from self.call_many([request], [starts])
@@ -323,9 +351,8 @@ class RunContext(Scoring):
             raise stopped
         groups = [[c] for c in completions[0]]
         node_ids = [s.node_id for s in starts]
-        return (
-            yield from self.add_nodes(parent_id, groups, role, whole_answer=True, node_ids=node_ids)
-        )
+        ids = yield from self.add_nodes(parent_id, groups, role, True, node_ids)
+        return list(zip(ids, completions[0], strict=True))
 
     def prune(self, node_ids: Sequence[str], reason: str) -> Iterator[Event]:
         for node_id in node_ids:

@@ -5,7 +5,7 @@ Each strategy turns `m` answers' worth into its own knobs, so that its generatio
 about m solutions, the way test-time compute is counted in Snell et al. 2024 ("Scaling LLM
 test-time compute optimally", generations per question) and search-and-learn (Hugging Face):
 
-- samplers (self-consistency, best-of-N, program of thought, the adaptive votes, particles,
+- samplers (self-consistency, best-of-N, program of thought, the adaptive votes, DeepConf, particles,
   native thinking): N = m whole samples (or particles, or m samples' worth of hidden thinking);
 - step-wise tree searches (beam search, DVTS, tree of thoughts): N = m paths, beam width 2;
 - MCTS: N counts single steps, and a path is about `MCTS_PATH_STEPS` steps (at most
@@ -59,6 +59,7 @@ KNOBS: dict[str, Callable[[int, Budget], dict[str, int]]] = {
     "self_consistency": _samples,
     "adaptive_consistency": _samples,
     "early_stopping_consistency": _samples,
+    "deepconf_online": _samples,
     "best_of_n": _samples,
     "compute_optimal": _samples,  # N is the ceiling it picks a strategy's budget under
     "program_of_thought": _samples,

@@ -21,13 +21,8 @@ from typing import Any
 
 import anthropic
 
-from core.providers.api import (
-    ApiProvider,
-    continuation,
-    cut_at_stops,
-    error_body,
-    error_details,
-)
+from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
+from core.providers.api_errors import error_body, error_details
 from core.providers.base import (
     Completion,
     GenerationRequest,
@@ -144,10 +139,14 @@ class AnthropicProvider(ApiProvider):
     def _post(self, body: dict, timeout: float) -> str:
         return self._client.messages.with_raw_response.create(**body, timeout=timeout).text()
 
-    def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
+    def _post_streaming(
+        self, body: dict, timeout: float, piece: Callable[[int, str], None], cut: Cut = None
+    ) -> str:
         """The Messages API's event stream (message_start with input usage, content block
         deltas of text and thinking, message_delta with the stop reason and output usage),
-        assembled into the message `_post` returns (Anthropic API reference, streaming)."""
+        assembled into the message `_post` returns (Anthropic API reference, streaming). The
+        API gives no logprobs, so `cut` (DeepConf's early stop) cannot apply: the replies come
+        back without confidence, which is how a strategy learns it."""
         raw = self._client.messages.with_raw_response.create(**body, stream=True, timeout=timeout)
         if "text/event-stream" not in raw.headers.get("content-type", ""):
             self.dropped.add("stream")  # it answers a stream request with a plain reply

@@ -20,6 +20,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from typing import Any, ClassVar
 
+from core.confidence import ConfidenceStop
+from core.providers.api_errors import (
+    CONTEXT_FULL,
+    NO_PREFILL,
+    REFUSED_FIELD,
+    error_body,
+    error_details,
+)
 from core.providers.base import (
     Completion,
     GenerationRequest,
@@ -38,6 +46,7 @@ DEFAULT_TIMEOUT = 60.0
 SLOWEST_TOKENS_PER_SECOND = 10.0
 MAX_RETRIES = 3
 DEFAULT_CONCURRENCY = 16  # best-of-16 in the time of one call
+Cut = ConfidenceStop | None  # DeepConf online's early stop, for a stream that reads confidence
 # Chat formatting adds role markers around each message; 16 tokens each is a generous bound, so
 # the spending cap's worst case stays above the real bill.
 MESSAGE_OVERHEAD_TOKENS = 16
@@ -45,18 +54,6 @@ CONTINUE_PROMPT = (
     "Continue the solution above from exactly where it stops. Write only what comes next; "
     "do not repeat or rewrite the earlier steps."
 )
-SHOWN_CHARS = 300  # of a server's error message
-CONTEXT_FULL = re.compile(
-    r"context (length|window)|maximum context|prompt is too long|too many tokens|"
-    r"exceeds? (the )?(model'?s? )?(context|maximum)",
-    re.IGNORECASE,
-)
-REFUSED_FIELD = re.compile(
-    r"unsupported|not supported|does not support|unrecognized|unknown (field|parameter)|"
-    r"extra inputs are not permitted|not allowed|only the default",
-    re.IGNORECASE,
-)
-NO_PREFILL = re.compile(r"prefill|final assistant", re.IGNORECASE)
 
 
 def continuation(prefix: str) -> tuple[Message, Message]:
@@ -97,14 +94,6 @@ def stop_filtered(
     return feed
 
 
-def error_body(exc: Exception) -> str:
-    """An error reply's body; a streamed reply that was never read has none to give."""
-    try:
-        return exc.response.text
-    except Exception:
-        return getattr(exc, "message", "") or ""
-
-
 def fan_out(
     call: Callable[[int], list[Completion]], count: int, limit: int
 ) -> list[list[Completion]]:
@@ -139,19 +128,6 @@ def fan_out(
         ]
         raise ProviderError(str(failures[min(failures)]), billed) from None
     return [results[i] for i in range(count)]
-
-
-def error_details(body: str) -> tuple[str, str, str]:
-    """(message, code, param) from an error body in any of the usual shapes, or its raw text."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return " ".join(body.split())[:SHOWN_CHARS], "", ""
-    error = data.get("error", data) if isinstance(data, dict) else data
-    if not isinstance(error, dict):
-        return str(error)[:SHOWN_CHARS], "", ""
-    message = error.get("message") or error.get("detail") or ""
-    return str(message)[:SHOWN_CHARS], str(error.get("code") or ""), str(error.get("param") or "")
 
 
 class ApiProvider(Provider):
@@ -195,12 +171,14 @@ class ApiProvider(Provider):
     def _post(self, body: dict, timeout: float) -> str:
         """Send one request through the SDK (with its retries); the raw reply text."""
 
-    def _streamed(self, body: dict, timeout: float, feed: Callable[[int, str], None]) -> str:
+    def _streamed(
+        self, body: dict, timeout: float, feed: Callable[[int, str], None], cut: Cut = None
+    ) -> str:
         """`_post_streaming`, with what can go wrong mid-stream turned into a ProviderError: an
         error event (some SDKs raise it as a status error on a 200), a dropped connection (some
         SDKs pass the HTTP library's own errors through), a chunk that is not JSON."""
         try:
-            return self._post_streaming(body, timeout, feed)
+            return self._post_streaming(body, timeout, feed, cut)
         except self.sdk.APIStatusError as exc:
             if exc.status_code < 400:  # an error event inside a 200 stream
                 raise self.error(f"{self.service} failed mid-answer: {exc.message}") from None
@@ -211,9 +189,12 @@ class ApiProvider(Provider):
             message = f"the stream from {self.service} broke off ({type(exc).__name__}: {exc})"
             raise self.error(message) from None
 
-    def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
+    def _post_streaming(
+        self, body: dict, timeout: float, piece: Callable[[int, str], None], cut: Cut = None
+    ) -> str:
         """Send one request as a stream, `piece(choice, text)` as text arrives; the whole reply
-        assembled into the shape `_post` returns. Only backends with `streams` implement it."""
+        assembled into the shape `_post` returns. Only backends with `streams` implement it;
+        those that read token confidence from the stream end it early by the rule `cut`."""
         raise NotImplementedError
 
     @abstractmethod
@@ -252,7 +233,9 @@ class ApiProvider(Provider):
     ) -> list[Completion]:
         """One request's n completions, each call to the server holding one of `slots`."""
         got: list[Completion] = []
-        if request.n > 1 and self.native_n and "n" not in self.dropped:
+        # A stream of n choices cannot be closed for one alone: an early stop asks one by one.
+        one_by_one = "n" in self.dropped or request.stop_below_confidence is not None
+        if request.n > 1 and self.native_n and not one_by_one:
             got = self._call(request, request.n, 0, sink, slots)
             if len(got) < request.n:  # the server ignores n: one request per sample from now on
                 self.dropped.add("n")
@@ -291,9 +274,10 @@ class ApiProvider(Provider):
             body = self._body(request, n, index, dropped)
             try:
                 with slots:
-                    if sink is not None and self.streams and "stream" not in dropped:
-                        feed = stop_filtered(lambda c, t: sink(index + c, t), request.stop)
-                        text = self._streamed(body, timeout, feed)
+                    cut = request.stop_below_confidence  # read from a stream, sink or not
+                    if (sink or cut) and self.streams and "stream" not in dropped:
+                        feed = stop_filtered(lambda c, t: sink and sink(index + c, t), request.stop)
+                        text = self._streamed(body, timeout, feed, cut)
                     else:
                         text = self._post(body, timeout)
             except self.sdk.APIError as exc:

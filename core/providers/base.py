@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from core.confidence import TokenConfidence
+from core.confidence import ConfidenceStop, TokenConfidence
 
 # Streaming: new text of sample `index` of request `request` (positions in the call's lists).
 TextSink = Callable[[int, int, str], None]
@@ -74,6 +74,11 @@ class GenerationRequest:
     # >0 asks for each generated token's DeepConf confidence over its top-k logprobs
     # (Completion.confidence); backends that cannot give it return None and say why.
     confidence_k: int = 0
+    # DeepConf online: stop each sample once its running group confidence falls below a
+    # threshold (needs confidence_k). A backend that honours it ends that sample alone, its text
+    # so far kept, with finish_reason "low_confidence"; one that cannot ignores it, and its
+    # completions come back without confidence (the strategy's cue to fall back).
+    stop_below_confidence: ConfidenceStop | None = None
     # Native thinking, for providers with `native_thinking`: OpenAI's reasoning effort
     # (low | medium | high) and Anthropic's extended-thinking budget, both within max_tokens.
     reasoning_effort: str | None = None
@@ -89,12 +94,14 @@ class GenerationRequest:
             raise ValueError("n must be at least 1")
         if self.max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
+        if self.stop_below_confidence is not None and self.confidence_k < 1:
+            raise ValueError("stop_below_confidence needs confidence_k (the top k to measure)")
 
 
 @dataclass(frozen=True)
 class Completion:
     text: str
-    finish_reason: str  # stop | length | error
+    finish_reason: str  # stop | length | low_confidence (cut by stop_below_confidence) | error
     usage: Usage
     seconds: float
     # Per generated token: {token text: logprob} of the top alternatives, when asked and available.

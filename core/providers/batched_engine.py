@@ -169,7 +169,7 @@ class BatchedEngine:
                 # The others copy the prefilled prompt, so only the first read any of it from cache.
                 reused = cached if k == 0 else len(job.prompt)
                 run = Run(j, index, slot, len(job.prompt), max_tokens, stops, sampler, reused)
-                run.confidence_k = job.confidence_k
+                run.confidence_k, run.stop_below = job.confidence_k, job.stop_below
                 runs.append(run)
                 self._busy.add(slot)
                 # Now, before the next prompt's prefill overwrites these logits.
@@ -346,7 +346,8 @@ class BatchedEngine:
     def _accept(self, run: Run, row: int) -> None:
         """Sample `run`'s next token from the logits of batch row `row`. Asked for confidence,
         first read C_i from the same logits (before the sampler sees them); an end token is not
-        text, so it gets none."""
+        text, so it gets none. A run with `stop_below` ends, alone, once its running group
+        confidence falls below the threshold (finish "low_confidence"); the others go on."""
         confidence = None
         if run.confidence_k:
             logits = lc.llama_get_logits_ith(self.ctx, row)
@@ -356,6 +357,8 @@ class BatchedEngine:
         if confidence is not None and not lc.llama_vocab_is_eog(self._vocab, token):
             run.confidence.append(confidence)
         self._pieces.accept(run, token)
+        if not run.done and run.stop_below is not None and run.stop_below.fires(run.confidence):
+            run.finish, run.done = "low_confidence", True
 
     def _stream(self, run: Run) -> None:
         if self._on_text is not None and (piece := run.fresh_text()):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import llama_cpp as lc
 
+from core.confidence import ConfidenceStop
+
 TOP_K = 40
 MIN_P = 0.05
 PIECE_BYTES = 256  # longer than any token's text
@@ -31,12 +33,13 @@ class Job:
     stop: Sequence[str] = ()
     seed: int | None = None
     confidence_k: int = 0  # >0: each generated token's DeepConf confidence over its top k
+    stop_below: ConfidenceStop | None = None  # DeepConf online: cut a sample once it is unsure
 
 
 @dataclass
 class Sample:
     text: str
-    finish_reason: str  # stop | length
+    finish_reason: str  # stop | length | low_confidence
     tokens: int  # generated tokens, as create_completion counts them (an end token is not)
     cached: int  # prompt tokens that were already in the KV cache
     confidence: tuple[float, ...] | None = None  # C_i per generated token, when asked
@@ -56,6 +59,7 @@ class Run:
     cached: int = 0
     confidence_k: int = 0
     confidence: list[float] = field(default_factory=list)  # C_i of each token in `tokens`
+    stop_below: ConfidenceStop | None = None
     tokens: list[int] = field(default_factory=list)
     text: bytearray = field(default_factory=bytearray)
     cut: int | None = None

@@ -10,7 +10,8 @@ from core.confidence import TokenConfidence
 from core.providers.base import Completion, GenerationRequest, Provider, TextSink, Usage
 
 Script = Callable[[GenerationRequest, int], str]
-# Token confidence for sample `index` of a request, given its text (None: the model had none).
+# Token confidence for sample `index` of a request, given its text (None: the model had none):
+# one C_i per word, since a word is a token here; a request's stop_below_confidence cuts there.
 ConfidenceScript = Callable[[GenerationRequest, int, str], TokenConfidence | None]
 
 
@@ -51,12 +52,17 @@ class FakeProvider(Provider):
         completions = []
         for i in range(request.n):
             words = self.script(request, i).split(" ")[: request.max_tokens]
-            text = " ".join(words)
-            usage = Usage(input_tokens=prompt_tokens, output_tokens=len(words))
             finish = "length" if len(words) == request.max_tokens else "stop"
             confidence = None
             if request.confidence_k and self.confidence is not None:
-                confidence = self.confidence(request, i, text)
+                confidence = self.confidence(request, i, " ".join(words))
+            rule = request.stop_below_confidence
+            if confidence is not None and rule and (at := rule.cut_at(confidence.values)):
+                # Cut while written: a word is a token here, so the text keeps `at` words.
+                words, finish = words[:at], "low_confidence"
+                confidence = TokenConfidence(confidence.values[:at], confidence.k)
+            text = " ".join(words)
+            usage = Usage(input_tokens=prompt_tokens, output_tokens=len(words))
             completions.append(
                 Completion(text, finish, usage, 0.001 * len(words), confidence=confidence)
             )

@@ -121,7 +121,9 @@ class LocalProvider(Provider):
         self, requests: Sequence[GenerationRequest], on_text: TextSink | None = None
     ) -> list[list[Completion]]:
         """All the requests' samples decode together on the batched engine (one batch per step),
-        each sample's new text handed to `on_text` as it decodes."""
+        each sample's new text handed to `on_text` as it decodes. A request's
+        `stop_below_confidence` ends each of its samples there, alone, once it is unsure; its
+        tokens so far are its usage."""
         if not requests:
             return []
         batched = os.environ.get(BATCHED_ENV, "1") != "0"
@@ -165,7 +167,7 @@ class LocalProvider(Provider):
         vocab = self._llm.n_vocab()
         jobs = [
             Job(tokens, r.n, min(r.max_tokens, N_CTX - len(tokens)), r.temperature, r.top_p,
-                r.stop, r.seed, min(r.confidence_k, vocab))
+                r.stop, r.seed, min(r.confidence_k, vocab), r.stop_below_confidence)
             for tokens, r in zip(prompts, requests, strict=True)
         ]  # fmt: skip
         start = time.perf_counter()

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import openai
 
-from core.confidence import TokenConfidence, token_confidence
-from core.providers.api import ApiProvider, continuation, cut_at_stops
+from core.confidence import ConfidenceStop, TokenConfidence, token_confidence
+from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
 from core.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
 from core.providers.keys import ApiKey, find_key, require_key
 from core.providers.prices import PriceQuote, lookup_price
@@ -123,12 +123,22 @@ class OpenAIProvider(ApiProvider):
     def _post(self, body: dict, timeout: float) -> str:
         return self._client.chat.completions.with_raw_response.create(**body, timeout=timeout).text
 
-    def _post_streaming(self, body: dict, timeout: float, piece: Callable[[int, str], None]) -> str:
+    def _post_streaming(
+        self, body: dict, timeout: float, piece: Callable[[int, str], None], cut: Cut = None
+    ) -> str:
         """Server-sent chunks (choices told apart by `index`), usage in the final chunk as
         `stream_options.include_usage` asks (OpenAI API reference, chat streaming). A server
         that sends no usage is remembered: its later calls are plain, and this one's tokens are
         counted from the text (an upper bound, never an undercount). A server that ignores
-        `stream` and answers in one piece is read as that piece, and not asked to stream again."""
+        `stream` and answers in one piece is read as that piece, and not asked to stream again.
+
+        `cut` (DeepConf online's early stop; such requests ask one choice per call): each
+        token's C_i is read from its top logprobs as it arrives, and once the rule fires the
+        stream is closed; the text so far is the reply, finish reason "low_confidence" (a chunk
+        of several tokens is kept whole). Usage of a cut stream: its final usage chunk never
+        comes, so its output is the tokens received (one logprobs entry each) and its prompt is
+        counted from the text (an upper bound); tokens the server wrote after the last one
+        received, before it saw the connection close, are not seen here."""
         raw = self._client.chat.completions.with_raw_response.create(
             **body, stream=True, stream_options={"include_usage": True}, timeout=timeout
         )
@@ -138,6 +148,7 @@ class OpenAIProvider(ApiProvider):
         chunks = raw.parse()
         choices: dict[int, dict] = {}
         usage = None
+        measured: dict[int, list[float] | None] = {}  # C_i so far per choice; None: unmeasurable
         for chunk in chunks:
             data = chunk.model_dump()
             usage = data.get("usage") or usage
@@ -156,6 +167,18 @@ class OpenAIProvider(ApiProvider):
                 if logprobs := (part.get("logprobs") or {}).get("content"):
                     choice.setdefault("logprobs", {"content": []})["content"] += logprobs
                 choice["finish_reason"] = part.get("finish_reason") or choice["finish_reason"]
+                if (
+                    cut
+                    and logprobs
+                    and not choice["finish_reason"]
+                    and _falls(cut, measured, i, logprobs)
+                ):
+                    choice["finish_reason"] = "low_confidence"
+            if any(c["finish_reason"] == "low_confidence" for c in choices.values()):
+                chunks.close()
+                received = sum(len(c["logprobs"]["content"]) for c in choices.values())
+                usage = {"completion_tokens": received}
+                break
         if not choices or any(c["finish_reason"] is None for c in choices.values()):
             raise self.error(f"the stream from {self.service} ended before the reply was complete")
         if usage is None:
@@ -181,7 +204,8 @@ class OpenAIProvider(ApiProvider):
         completions = []
         for choice, text, thinking, usage in zip(choices, texts, thoughts, usages, strict=True):
             text, cut = cut_at_stops(text, request.stop)
-            finish = "length" if choice.get("finish_reason") == "length" and not cut else "stop"
+            reason = choice.get("finish_reason")
+            finish = reason if reason in ("length", "low_confidence") and not cut else "stop"
             logprobs = _logprobs(choice.get("logprobs"))
             confidence = _confidence(choice.get("logprobs")) if request.confidence_k else None
             share = seconds / len(choices)  # one call's time, shared like its bill
@@ -201,11 +225,14 @@ class OpenAIProvider(ApiProvider):
         self, reported: dict | None, request: GenerationRequest, outputs: list[str]
     ) -> list[Usage]:
         """One Usage per choice, adding up to the request's bill."""
-        if not reported:  # some servers report nothing: count bytes, which never undercounts
+        # Some servers report nothing: count bytes, which never undercounts. A cut stream
+        # reports only the tokens received (see _post_streaming).
+        if not reported or "prompt_tokens" not in reported:
             prompt = "".join(m.content for m in request.messages) + request.assistant_prefix
             reported = {
                 "prompt_tokens": self.count_tokens(prompt),
                 "completion_tokens": sum(self.count_tokens(text) for text in outputs),
+                **(reported or {}),
             }
         prompt_details = reported.get("prompt_tokens_details") or {}
         output_details = reported.get("completion_tokens_details") or {}
@@ -282,6 +309,23 @@ def _thinking(message: dict) -> str:
         if isinstance(value := message.get(field), str) and value:
             return value
     return ""
+
+
+def _falls(
+    cut: ConfidenceStop, measured: dict[int, list[float] | None], choice: int, entries: list
+) -> bool:
+    """Add streamed tokens' C_i to choice `choice`'s; True once `cut` fires. A token without
+    alternatives makes the choice unmeasurable: never cut (its reply has no confidence)."""
+    values = measured.setdefault(choice, [])
+    for entry in entries:
+        top = [alt["logprob"] for alt in entry.get("top_logprobs") or []]
+        if values is None or not top:
+            measured[choice] = None
+            return False
+        values.append(token_confidence(top))
+        if cut.fires(values):
+            return True
+    return False
 
 
 def _confidence(logprobs: dict | None) -> TokenConfidence | None:
