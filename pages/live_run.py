@@ -5,6 +5,7 @@ import streamlit as st
 from components.page_shell import through_app
 from components.presenter import presenting, render_leave_button
 from components.problem_picker import render_problem_picker
+from components.remember import URL_BINDING
 from components.run_files import render_events_download, render_trace_export
 from components.run_view import cached_fold, render_live_run, render_run
 from components.settings import render_estimate, render_table_note, run_budget
@@ -28,6 +29,7 @@ with st.expander("Problem and strategy") if present else st.container():
         names,
         index=names.index("beam_search"),
         key="live_strategy",
+        bind=URL_BINDING,  # a reload keeps it
         format_func=lambda name: name.replace("_", " "),
     )
     st.caption(describe(strategy))
