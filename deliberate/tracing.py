@@ -129,13 +129,7 @@ class _Fold:
     def run_started(self, event: RunStarted) -> None:
         run = self.spans[RUN]
         run.name = f"{event.strategy} run"
-        run.attributes.update(
-            {
-                Attr.INPUT_VALUE: event.question,
-                Attr.GRAPH_NODE_ID: ROOT,
-                Attr.SESSION_ID: event.run_id,
-            }
-        )
+        run.attributes.update({Attr.INPUT_VALUE: event.question, Attr.GRAPH_NODE_ID: ROOT})
         run.metadata.update(
             run_id=event.run_id,
             strategy=event.strategy,

@@ -195,7 +195,8 @@ def test_token_cost_and_kind_attributes_are_exact(receiver):
     }
     run = attributes(named["run"])
     assert (run[Attr.OPENINFERENCE_SPAN_KIND], run[Attr.INPUT_VALUE]) == ("CHAIN", "What is 6 * 7?")
-    assert (run[Attr.OUTPUT_VALUE], run[Attr.SESSION_ID]) == ("42", "r1")
+    assert (run[Attr.OUTPUT_VALUE], run[Attr.GRAPH_NODE_ID]) == ("42", "root")
+    assert json.loads(run[Attr.METADATA])["run_id"] == "r1"
     node = attributes(named["n3"])
     assert (node[Attr.GRAPH_NODE_PARENT_ID], node[Attr.OUTPUT_VALUE]) == ("n1", "The answer is 41.")
     assert json.loads(node[Attr.METADATA])["score"] == 0.1
