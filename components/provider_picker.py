@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.remember import kept
+from components.remember import URL_BINDING, kept
 from components.text import plain_markdown
 from core.providers.base import Price
 from core.providers.choice import (
@@ -83,7 +83,9 @@ def render_provider_picker(prefix: str = "set") -> ProviderChoice | None:
     except ValueError as exc:
         st.error(plain_markdown(str(exc)))
         return None
-    kind = st.selectbox("Provider", kinds, format_func=kind_label, key=f"{prefix}_provider")
+    kind = st.selectbox(
+        "Provider", kinds, format_func=kind_label, key=f"{prefix}_provider", bind=URL_BINDING
+    )
     if kind == "fake":
         choice = fake_choice()
     elif kind == "local":

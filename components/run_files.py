@@ -1,7 +1,8 @@
-"""A run's events as a JSONL file: downloaded from a page, uploaded into Replay.
+"""A run's events as a JSONL file: downloaded from a page, uploaded into Replay; and the run as
+OpenTelemetry spans, downloaded as an OTLP JSON file or sent to a collector.
 
-The file is the event stream itself, one event a line (`core.events.to_json_lines`), the same
-as `python -m deliberate run --jsonl` prints and `recordings/` holds.
+The JSONL file is the event stream itself, one event a line (`core.events.to_json_lines`), the
+same as `python -m deliberate run --jsonl` prints and `recordings/` holds.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from functools import partial
 
 import streamlit as st
 
+from components.remember import kept
 from components.text import plain_markdown
 from core.events import Event, RunStarted, to_json_lines
+from deliberate.otlp import OTLP_JSON_MIME, otlp_json, send_spans
 from deliberate.recordings import parse_run
 from deliberate.runstore import RunStore
+from deliberate.tracing import run_spans
 
 JSONL_MIME = "application/jsonl"
+SEND_SECONDS = 5.0  # how long a send keeps retrying a refused connection or a busy collector
 
 
 def run_file_name(started: RunStarted | None) -> str:
@@ -38,6 +43,48 @@ def render_events_download(events: Sequence[Event], key: str) -> None:
         help="The run's event stream, one event a line: upload it into Replay here or "
         "elsewhere, or read it with other tools (`python -m deliberate replay` folds it back).",
     )
+
+
+def _trace_json(events: Sequence[Event], ended_at: float | None) -> str:
+    return otlp_json(run_spans(events, ended_at))
+
+
+def render_trace_export(events: Sequence[Event], key: str, ended_at: float | None = None) -> None:
+    """The run as OpenTelemetry spans with OpenInference attributes (deliberate/tracing.py): an
+    OTLP JSON download, and a collector URL with a Send button. `ended_at`: the run's end in
+    Unix seconds (None: now). A failed send is said in a message; the page goes on."""
+    started = next((e for e in events[:1] if isinstance(e, RunStarted)), None)
+    if started is None:
+        return
+    with st.expander("OpenTelemetry trace (Phoenix, Langfuse, any collector)"):
+        st.download_button(
+            "Trace as OTLP JSON",
+            data=partial(_trace_json, list(events), ended_at),
+            file_name=f"{run_file_name(started)}.otlp.json",
+            mime=OTLP_JSON_MIME,
+            key=f"{key}_otlp_json",
+            on_click="ignore",
+            help="One span per model call (model, tokens, cost, generate or verify) under its "
+            "node's span, nodes under their parents, all under the run's span; OpenInference "
+            "attribute names, the OTLP JSON encoding.",
+        )
+        url = kept(
+            st.text_input,
+            "Collector URL (OTLP/HTTP)",
+            placeholder="http://localhost:6006",
+            key=f"{key}_collector",
+            help="Phoenix: http://localhost:6006; any OpenTelemetry collector: its OTLP/HTTP "
+            "port, e.g. http://localhost:4318 (/v1/traces is added). A key the collector needs "
+            "goes in OTEL_EXPORTER_OTLP_HEADERS where the app runs, never here.",
+        )
+        if st.button("Send to the collector", key=f"{key}_send", disabled=not url.strip()):
+            try:
+                spans = run_spans(events, ended_at)
+                sent_to = send_spans(spans, url, SEND_SECONDS)
+            except ValueError as exc:
+                st.error(plain_markdown(f"Not sent: {exc}"))
+            else:
+                st.success(plain_markdown(f"Sent {len(spans)} spans to {sent_to}."))
 
 
 def store_upload(store: RunStore | None, data: bytes) -> str:

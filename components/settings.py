@@ -11,6 +11,7 @@ import streamlit as st
 from components.estimate import Estimate, documented_speed, estimate_run, speed_note
 from components.glossary import term
 from components.provider_picker import render_provider_picker
+from components.remember import URL_BINDING
 from components.text import plain_markdown
 from components.verifier_picker import render_verifier_picker
 from components.warm_up import render_warm_up
@@ -29,11 +30,10 @@ from strategies.thinking import FIXED, THINK_STEPS, knobs_for
 
 BUDGET_STEPS = [1, 2, 4, 8, 16, 32, 64]
 MANUAL_KEY = "set_manual"  # True once an expert changed N, width, depth or the token cap
-# Widget keys and their first values, set once per session by app.py.
+# The run settings' widget keys and first values. Each widget mirrors its value into the page's
+# address while it differs from these (components/remember.py), so that a reload keeps it.
 DEFAULTS: dict[str, Any] = {
-    "set_verifier": "arithmetic",
     "set_think": 4,
-    MANUAL_KEY: False,
     "set_n": 4,
     "set_width": 2,
     "set_depth": 6,
@@ -76,8 +76,21 @@ class Settings:
 
 
 def init_settings_state() -> None:
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+    """Once per session: the Advanced knobs override the plain control if the address says so."""
+    st.session_state.setdefault(MANUAL_KEY, st.query_params.get(MANUAL_KEY) == "1")
+
+
+def _setting(widget: Any, *args: Any, key: str, **kwargs: Any) -> Any:
+    """A run setting's widget, starting at its default and kept in the page's address."""
+    return widget(*args, key=key, value=DEFAULTS[key], bind=URL_BINDING, **kwargs)
+
+
+def _sync_address(manual: bool) -> None:
+    """The Advanced override in the address too (Streamlit drops it on a page switch)."""
+    if manual:
+        st.query_params[MANUAL_KEY] = "1"
+    elif MANUAL_KEY in st.query_params:
+        del st.query_params[MANUAL_KEY]
 
 
 def render_settings() -> Settings | None:
@@ -90,7 +103,9 @@ def render_settings() -> Settings | None:
         verifier = render_verifier_picker()
         st.subheader("Thinking budget")
         manual = bool(st.session_state.get(MANUAL_KEY))
-        think = st.select_slider(
+        _sync_address(manual)
+        think = _setting(
+            st.select_slider,
             "Think as much as answering once, times",
             THINK_STEPS,
             key="set_think",
@@ -105,7 +120,8 @@ def render_settings() -> Settings | None:
             + ", ".join(s.replace("_", " ") for s in sorted(FIXED))
             + " always write one answer."
         )
-        dollars = st.number_input(
+        dollars = _setting(
+            st.number_input,
             "Spending cap per run ($, 0 = none)",
             0.0,
             1_000.0,
@@ -123,18 +139,28 @@ def render_settings() -> Settings | None:
                     "Changing N, the beam width, the depth or the token cap overrides "
                     "the thinking control above."
                 )
-            n = st.select_slider(
+            n = _setting(
+                st.select_slider,
                 "N: samples, beams or expansions",
                 BUDGET_STEPS,
                 key="set_n",
                 on_change=_manual,
                 help=term("N"),
             )
-            width = st.slider(
-                "Beam width M", 1, 8, key="set_width", on_change=_manual, help=term("beam width")
+            width = _setting(
+                st.slider,
+                "Beam width M",
+                1,
+                8,
+                key="set_width",
+                on_change=_manual,
+                help=term("beam width"),
             )
-            depth = st.slider("Maximum depth (steps)", 1, 16, key="set_depth", on_change=_manual)
-            cap = st.number_input(
+            depth = _setting(
+                st.slider, "Maximum depth (steps)", 1, 16, key="set_depth", on_change=_manual
+            )
+            cap = _setting(
+                st.number_input,
                 "Token cap for the whole run",
                 100,
                 200_000,
@@ -144,13 +170,17 @@ def render_settings() -> Settings | None:
                 help="The run stops cleanly, keeping everything, once it has written this many "
                 "tokens.",
             )
-            step_tokens = st.slider("Tokens per step", 16, 512, step=16, key="set_step_tokens")
-            temperature = st.slider("Temperature", 0.0, 1.5, step=0.05, key="set_temperature")
-            seed = st.number_input("Seed", 0, 1_000_000, key="set_seed")
-            aggregation = st.selectbox(
+            step_tokens = _setting(
+                st.slider, "Tokens per step", 16, 512, step=16, key="set_step_tokens"
+            )
+            temperature = _setting(
+                st.slider, "Temperature", 0.0, 1.5, step=0.05, key="set_temperature"
+            )
+            seed = _setting(st.number_input, "Seed", 0, 1_000_000, key="set_seed")
+            aggregation = _pick(
                 "Path score from step scores", list(AGGREGATIONS), key="set_aggregation"
             )
-            selection = st.selectbox(
+            selection = _pick(
                 "Best-of-N picks by", list(SELECTIONS), key="set_selection", help=term("best-of-N")
             )
             deepconf = st.selectbox(
@@ -180,6 +210,12 @@ def render_settings() -> Settings | None:
     if choice is None or verifier is None:
         return None
     return Settings(choice, verifier[0], budget, verifier[1], int(think), manual)
+
+
+def _pick(label: str, options: list[str], key: str, **kwargs: Any) -> Any:
+    """A run setting chosen from `options` (a selectbox has an index, not a value)."""
+    index = options.index(DEFAULTS[key])
+    return st.selectbox(label, options, index, key=key, bind=URL_BINDING, **kwargs)
 
 
 def _manual() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.glossary import term
-from components.remember import kept
+from components.remember import URL_BINDING, kept
 from components.text import plain_markdown
 from core.providers.prices import parse_price
 from core.verifiers import SERVED, VERIFIERS, verifier_parts
@@ -36,6 +36,7 @@ def render_verifier_picker() -> tuple[str, PrmServer | None] | None:
         [*VERIFIERS, COMBINE],
         format_func=_label,
         key="set_verifier",
+        bind=URL_BINDING,
         help=term("PRM"),
     )
     name = picked

@@ -25,8 +25,11 @@ from core.verifiers.base import Verifier
 from core.verifiers.served import KEY_VARIABLE, PrmServer
 from deliberate.audit import audit, format_audit, split_runs
 from deliberate.batch import rows_to_csv, summarize
+from deliberate.otlp import otlp_json, send_spans
+from deliberate.recordings import parse_run
 from deliberate.report import format_ledger, format_summary, format_tree
 from deliberate.runstore import RunStore
+from deliberate.tracing import run_spans
 from deliberate.worker import BatchWorker
 from strategies import STRATEGIES
 
@@ -129,6 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path)
     replay.add_argument("--full", action="store_true")
 
+    otel = commands.add_parser(
+        "export-otel",
+        help="a run's JSONL events as OpenTelemetry spans (OpenInference): an OTLP JSON file "
+        "and/or sent to a collector",
+    )
+    otel.add_argument("file", type=Path)
+    otel.add_argument("--out", type=Path, help="write the OTLP JSON file here")
+    otel.add_argument(
+        "--endpoint",
+        help="a collector's OTLP/HTTP URL, e.g. http://localhost:6006 (Phoenix); its key, if "
+        "any, from OTEL_EXPORTER_OTLP_HEADERS",
+    )
+    otel.add_argument("--timeout", type=float, default=10.0, help="seconds to keep trying")
+
     batch = commands.add_parser("batch", help="problem set x strategies x budgets")
     batch.add_argument("--set", default="curated", help=f"one of {', '.join(PROBLEM_SETS)}")
     batch.add_argument("--file", type=Path, help="a JSONL problem file instead of --set")
@@ -229,6 +246,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         events = from_json_lines(lines)
     print(format_tree(ReasoningTree.from_events(events), full=args.full))
     print(format_ledger(Ledger.from_events(events)))
+    return 0
+
+
+def cmd_export_otel(args: argparse.Namespace) -> int:
+    if args.out is None and args.endpoint is None:
+        raise ValueError("say where the spans go: --out FILE, --endpoint URL, or both")
+    events = parse_run(args.file.read_bytes())
+    spans = run_spans(events, args.file.stat().st_mtime)  # the file was last written as it ended
+    if args.out is not None:
+        args.out.write_text(otlp_json(spans), encoding="utf-8")
+        print(f"{len(spans)} spans written to {args.out}")
+    if args.endpoint is not None:
+        url = send_spans(spans, args.endpoint, args.timeout)
+        print(f"{len(spans)} spans sent to {url}")
     return 0
 
 
@@ -340,7 +371,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": cmd_run, "replay": cmd_replay, "batch": cmd_batch, "audit": cmd_audit}
+    commands = {
+        "run": cmd_run,
+        "replay": cmd_replay,
+        "batch": cmd_batch,
+        "audit": cmd_audit,
+        "export-otel": cmd_export_otel,
+    }
     try:
         return commands[args.command](args)
     except (ValueError, RuntimeError, OSError, KeyError) as exc:

@@ -15,6 +15,7 @@ from components.predict import render_prediction_form, render_verdict
 from components.presenter import render_leave_button, teaching
 from components.problem_picker import render_problem_picker
 from components.provider_picker import render_provider_picker
+from components.remember import URL_BINDING
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
@@ -49,6 +50,7 @@ strategy = st.selectbox(
     system_2,
     index=system_2.index("beam_search"),
     key="compare_strategy",
+    bind=URL_BINDING,  # a reload keeps it
     format_func=lambda name: name.replace("_", " "),
 )
 st.caption(describe(strategy))

@@ -5,7 +5,8 @@ import streamlit as st
 from components.page_shell import through_app
 from components.presenter import presenting, render_leave_button
 from components.problem_picker import render_problem_picker
-from components.run_files import render_events_download
+from components.remember import URL_BINDING
+from components.run_files import render_events_download, render_trace_export
 from components.run_view import cached_fold, render_live_run, render_run
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
@@ -28,6 +29,7 @@ with st.expander("Problem and strategy") if present else st.container():
         names,
         index=names.index("beam_search"),
         key="live_strategy",
+        bind=URL_BINDING,  # a reload keeps it
         format_func=lambda name: name.replace("_", " "),
     )
     st.caption(describe(strategy))
@@ -68,5 +70,6 @@ elif running:
 else:
     render_run(cached_fold("live", worker.id, worker.events), "live", present=present, exports=True)
     render_events_download(worker.events(), "live_jsonl")
+    render_trace_export(worker.events(), "live_trace")
     if worker.save_error:
         st.warning(plain_markdown(f"This run is shown but was not saved: {worker.save_error}"))

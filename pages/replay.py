@@ -15,7 +15,7 @@ from components.predict import (
     reveal_index,
 )
 from components.presenter import presenting, render_leave_button, teaching
-from components.run_files import render_events_download, render_run_upload
+from components.run_files import render_events_download, render_run_upload, render_trace_export
 from components.run_view import (
     advance_recorded,
     advance_replay,
@@ -133,6 +133,9 @@ export_column.download_button(
 )
 with events_column:
     render_events_download(events, "replay_jsonl")
+# A stored run's spans end when it was stored; a shipped recording's, at the export.
+ended = {f"run:{run.run_id}": run.created for run in stored}.get(choice)
+render_trace_export(events, "replay_trace", ended)
 
 
 def replay_panel() -> bool:

@@ -1,7 +1,8 @@
 """In a real browser against `streamlit run` on the scripted fake provider: values typed into the
-sidebar's provider fields and a custom problem survive switching provider and page. (AppTest
-cannot show the loss inside the whole app: its later runs end in st.stop(), which drops no
-widget state; see tests/test_widget_state.py.)"""
+sidebar's provider fields and a custom problem survive switching provider and page, and a reload
+keeps them (through the page's address) but never the API key. (AppTest cannot show the loss
+inside the whole app: its later runs end in st.stop(), which drops no widget state; see
+tests/test_widget_state.py.)"""
 
 import pytest
 
@@ -11,6 +12,8 @@ pytestmark = pytest.mark.browser
 
 URL = "http://localhost:8123/v1"
 QUESTION = "What is 12 * 12?"
+KEY = "sk-browser-secret-0123456789"
+PRICE_LABEL = "Price override: input, output $ per million tokens (optional)"
 
 
 @pytest.fixture
@@ -47,6 +50,11 @@ def test_typed_values_survive_provider_and_page_switches(fake_app_url):
             question = page.get_by_label("Your problem")
             question.fill(QUESTION)
             question.press("Control+Enter")
+            answer = page.get_by_label(
+                "Reference answer (optional: without it, correctness is unknown)"
+            )
+            answer.fill("144")
+            answer.press("Enter")
             page.wait_for_timeout(1000)
 
             choose_provider(page, "OpenAI")
@@ -60,6 +68,31 @@ def test_typed_values_survive_provider_and_page_switches(fake_app_url):
             page.get_by_role("heading", name="Watch a model think").wait_for(timeout=30_000)
             expect(page.get_by_label("Your problem")).to_have_value(QUESTION, timeout=30_000)
             expect(sidebar.get_by_label("Server base URL")).to_have_value(URL)
+            assert page.get_by_text("Traceback").count() == 0
+
+            for label, value in [
+                (PRICE_LABEL, "0.1, 0.2"),
+                ("Spending cap per run ($, 0 = none)", "0.05"),
+                ("API key (kept in this session's memory only)", KEY),
+            ]:
+                field = sidebar.get_by_label(label, exact=True)
+                field.fill(value)
+                field.press("Enter")
+                page.wait_for_timeout(1000)
+            assert KEY not in page.url and "set_openai_compatible_key" not in page.url
+            assert "set_compat_url=" in page.url and "set_dollar_cap=0.05" in page.url
+            page.reload()  # a new session: everything but the key comes back from the address
+            page.get_by_role("heading", name="Watch a model think").wait_for(timeout=60_000)
+            expect(sidebar.get_by_label("Server base URL")).to_have_value(URL, timeout=30_000)
+            expect(sidebar.get_by_label(PRICE_LABEL)).to_have_value("0.1, 0.2")
+            cap = sidebar.get_by_label("Spending cap per run ($, 0 = none)", exact=True)
+            expect(cap).to_have_value("0.05")
+            expect(page.get_by_label("Your problem")).to_have_value(QUESTION)
+            expect(answer).to_have_value("144")
+            expect(
+                sidebar.get_by_label("API key (kept in this session's memory only)")
+            ).to_have_value("")
+            assert KEY not in page.url
             assert page.get_by_text("Traceback").count() == 0
         finally:
             browser.close()

@@ -79,7 +79,7 @@ def test_a_page_without_a_browser_says_why_and_offers_html(fake_env, monkeypatch
     next(b for b in at.button if b.label == "Run").click().run()
     finish(at, "live_worker")
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["HTML", "HTML", "Events as JSONL"]  # the tree and the PRM chart
+    assert labels == ["HTML", "HTML", "Events as JSONL", "Trace as OTLP JSON"]  # tree, PRM chart
     said = plain_markdown(static_export_problem())
     assert [c.value for c in at.caption].count(said) == 2
     assert not at.exception and not at.error

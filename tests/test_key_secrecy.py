@@ -79,3 +79,23 @@ def test_the_key_is_nowhere(tmp_path, monkeypatch, caplog, pens, arithmetic):
     assert key not in caplog.text
     assert key not in repr(provider.__dict__.get("key"))
     assert all(key not in str(e) for run in [*runs, failed] for e in run)
+
+
+def test_a_typed_key_is_never_bound_to_the_address(fake_env):
+    """A reload keeps the provider's fields through the page's address: never its key."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import APP
+
+    key = f"sk-secret-{uuid.uuid4().hex}"
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for kind in ("openai_compatible", "openai", "anthropic"):
+        at.selectbox(key="set_provider").set_value(kind).run()
+        at.text_input(key=f"set_{kind}_key").input(key).run()
+        assert not at.exception
+        fields = {w.key: w for w in at.text_input}
+        assert fields[f"set_{kind}_key"].proto.query_param_key == ""
+        assert fields[f"set_{kind}_model"].proto.query_param_key == f"set_{kind}_model"
+        assert key not in json.dumps(at.query_params)
+    bound = [w for w in at.text_input if w.proto.query_param_key]
+    assert bound and all(key not in w.value for w in bound)

@@ -119,4 +119,13 @@ def test_live_run_offers_the_events_and_figures_once_the_run_is_over(fake_env):
     assert at.session_state["live_worker"].join(60)
     at.run()
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["PNG", "SVG", "HTML", "PNG", "SVG", "HTML", "Events as JSONL"]
+    assert labels == [
+        "PNG",
+        "SVG",
+        "HTML",
+        "PNG",
+        "SVG",
+        "HTML",
+        "Events as JSONL",
+        "Trace as OTLP JSON",
+    ]
