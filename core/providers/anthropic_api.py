@@ -21,13 +21,8 @@ from typing import Any
 
 import anthropic
 
-from core.providers.api import (
-    ApiProvider,
-    continuation,
-    cut_at_stops,
-    error_body,
-    error_details,
-)
+from core.providers.api import ApiProvider, continuation, cut_at_stops
+from core.providers.api_errors import error_body, error_details
 from core.providers.base import (
     Completion,
     GenerationRequest,

@@ -5,13 +5,13 @@ exponential backoff, and honour `retry-after`); we set their count and timeout e
 SDKs leave to us: sending a tree level's requests, a judge's paths and n samples (where the API
 has no native `n`) concurrently, dropping a request field a model or server refuses (remembered
 per provider), replies that are not JSON, and turning every failure into a ProviderError whose
-message a user can act on and that holds no key.
+message a user can act on and that holds no key. Reading a server's error reply is
+core/providers/api_errors.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from abc import abstractmethod
@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from typing import Any, ClassVar
 
+from core.providers.api_errors import context_full, error_body, error_details, refused_field
 from core.providers.base import (
     Completion,
     GenerationRequest,
@@ -45,18 +46,6 @@ CONTINUE_PROMPT = (
     "Continue the solution above from exactly where it stops. Write only what comes next; "
     "do not repeat or rewrite the earlier steps."
 )
-SHOWN_CHARS = 300  # of a server's error message
-CONTEXT_FULL = re.compile(
-    r"context (length|window)|maximum context|prompt is too long|too many tokens|"
-    r"exceeds? (the )?(model'?s? )?(context|maximum)",
-    re.IGNORECASE,
-)
-REFUSED_FIELD = re.compile(
-    r"unsupported|not supported|does not support|unrecognized|unknown (field|parameter)|"
-    r"extra inputs are not permitted|not allowed|only the default",
-    re.IGNORECASE,
-)
-NO_PREFILL = re.compile(r"prefill|final assistant", re.IGNORECASE)
 
 
 def continuation(prefix: str) -> tuple[Message, Message]:
@@ -97,14 +86,6 @@ def stop_filtered(
     return feed
 
 
-def error_body(exc: Exception) -> str:
-    """An error reply's body; a streamed reply that was never read has none to give."""
-    try:
-        return exc.response.text
-    except Exception:
-        return getattr(exc, "message", "") or ""
-
-
 def fan_out(
     call: Callable[[int], list[Completion]], count: int, limit: int
 ) -> list[list[Completion]]:
@@ -139,19 +120,6 @@ def fan_out(
         ]
         raise ProviderError(str(failures[min(failures)]), billed) from None
     return [results[i] for i in range(count)]
-
-
-def error_details(body: str) -> tuple[str, str, str]:
-    """(message, code, param) from an error body in any of the usual shapes, or its raw text."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return " ".join(body.split())[:SHOWN_CHARS], "", ""
-    error = data.get("error", data) if isinstance(data, dict) else data
-    if not isinstance(error, dict):
-        return str(error)[:SHOWN_CHARS], "", ""
-    message = error.get("message") or error.get("detail") or ""
-    return str(message)[:SHOWN_CHARS], str(error.get("code") or ""), str(error.get("param") or "")
 
 
 class ApiProvider(Provider):
@@ -330,18 +298,7 @@ class ApiProvider(Provider):
         """The request field a 400 says this model does not take, if we can do without it."""
         if not isinstance(exc, self.sdk.APIStatusError) or exc.status_code not in (400, 422):
             return None
-        message, code, param = error_details(error_body(exc))
-        if "prefill" in self.droppable and NO_PREFILL.search(message):
-            field = "prefill"
-        elif code in ("unsupported_parameter", "unsupported_value") or REFUSED_FIELD.search(
-            message
-        ):
-            quoted = (
-                f for f in self.droppable if re.search(rf"['\"`]{f}(?:_options)?['\"`]", message)
-            )
-            field = param if param in self.droppable else next(quoted, None)
-        else:
-            return None
+        field = refused_field(error_body(exc), self.droppable)
         return field if field is not None and field not in dropped else None
 
     def _fault(self, exc: Exception, timeout: float) -> ProviderError:
@@ -385,7 +342,7 @@ class ApiProvider(Provider):
             )
         if status >= 500:
             return self.error(f"{self.service} failed with error {status} ({tries}).{said}")
-        if code == "context_length_exceeded" or CONTEXT_FULL.search(message):
+        if context_full(message, code):
             return self.error(
                 f"the problem and the steps so far do not fit in {self.model}'s context window "
                 f"({status}).{said}"
