@@ -24,11 +24,12 @@ def deck_label(pair: DeckPair) -> str:
     return f"{pair.problem_id} · {pair.difficulty} · {question}"
 
 
-def _toggle_play() -> None:
-    playing = not st.session_state.get("deck_playing", False)
-    st.session_state.deck_playing = playing
+def _set_playing(play: bool) -> None:
+    """Play or Pause as the button said, never a toggle: a press can arrive twice while the panel
+    polls (`poll_while`), and a toggle run twice undoes it."""
+    st.session_state.deck_playing = play
     loaded = st.session_state.get("deck_loaded")
-    if playing and loaded is not None and st.session_state.deck_index == tuple(map(len, loaded[1])):
+    if play and loaded is not None and st.session_state.deck_index == tuple(map(len, loaded[1])):
         st.session_state.deck_index = (0, 0)  # play a finished pair from the start
 
 
@@ -69,7 +70,12 @@ def render_deck_player() -> None:
     )
     playing = st.session_state.get("deck_playing", False)
     play_column.button(
-        "Pause" if playing else "Play", on_click=_toggle_play, shortcut="Space", width="stretch"
+        "Pause" if playing else "Play",
+        key="deck_pause" if playing else "deck_play",
+        on_click=_set_playing,
+        args=(not playing,),
+        shortcut="Space",
+        width="stretch",
     )
 
     def panel() -> bool:

@@ -261,7 +261,13 @@ def render_node(fold: RunFold, node_id: str) -> None:
 
 def poll_while(running: bool, body: Callable[[], bool], interval: float = POLL_SECONDS) -> None:
     """Draw `body` in a fragment re-run every `interval` seconds while `running`; `body` returns
-    whether the work is still going; when it ends the whole page reruns once (buttons, polling off)."""
+    whether the work is still going; when it ends the whole page reruns once (buttons, polling off).
+
+    While it polls, a button's callback can run twice for one press, so a button drawn beside it
+    sets a state and never toggles one: Streamlit's browser (1.67) holds a press for a send on the
+    next task (setTimeout 0) among the widget states that the run_every timer sends too, so when
+    that timer is overdue (the page busy drawing the last tick) the press reaches the server with
+    the fragment's rerun and again with its own (issue 16)."""
 
     def tick() -> None:
         still_running = body()

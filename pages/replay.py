@@ -33,6 +33,9 @@ through_app()
 RECORDED = {"as written": 1.0, "2x as written": 2.0, "4x as written": 4.0}
 SPEEDS = [*RECORDED, 1, 2, 5, 10, 20, 50, 200]
 TICK_SECONDS = 0.5
+# Play and Pause: two buttons, each asking for its own state (a press can arrive twice while the
+# replay polls: components/run_view.py, poll_while).
+PLAY_KEYS = {False: "replay_play", True: "replay_pause"}
 store = st.session_state.store
 present = presenting()
 
@@ -101,11 +104,10 @@ speed = speed_column.select_slider(
 )
 
 
-def toggle_play() -> None:
-    """Before the rerun, so the button's label and the polling agree with the new state."""
-    playing = not st.session_state.get("replay_playing", False)
-    st.session_state.replay_playing = playing
-    if playing and st.session_state.get("replay_index", 0) >= end:
+def set_playing(play: bool) -> None:
+    """Play or Pause as the button said, never a toggle: a toggle run twice undoes the press."""
+    st.session_state.replay_playing = play
+    if play and st.session_state.get("replay_index", 0) >= end:
         st.session_state.replay_index = 0  # play a finished replay from the start
 
 
@@ -119,7 +121,12 @@ def step(forward: bool) -> None:
 playing = st.session_state.get("replay_playing", False)
 back_column.button("◀ Step", on_click=step, args=(False,), shortcut="Left", width="stretch")
 play_column.button(
-    "Pause" if playing else "Play", on_click=toggle_play, shortcut="Space", width="stretch"
+    "Pause" if playing else "Play",
+    key=PLAY_KEYS[playing],
+    on_click=set_playing,
+    args=(not playing,),
+    shortcut="Space",
+    width="stretch",
 )
 forward_column.button("Step ▶", on_click=step, args=(True,), shortcut="Right", width="stretch")
 export_column.download_button(

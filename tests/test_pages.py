@@ -227,7 +227,11 @@ def test_replay_rebuilds_the_identical_tree_and_scrubs(fake_env):
     next(b for b in at.button if b.label == "Play").click().run()
     # 10 events per second for half a second; streamed text counts an eighth of an event.
     assert at.session_state["replay_index"] == advance_replay(events, 5, 5.0) > 5
-    assert any(b.label == "Pause" for b in at.button)
+    # Play and Pause each ask for their own state (a press delivered twice must not undo itself).
+    assert at.button(key="replay_pause").label == "Pause"
+    at.button(key="replay_pause").click().run()
+    assert at.session_state["replay_playing"] is False
+    assert at.button(key="replay_play").label == "Play"
 
 
 @pytest.mark.model
