@@ -7,6 +7,8 @@ escaped plotly hover text.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,8 @@ from components.tree_view import answer_correctness, build_tree_figure
 from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
+
+log = logging.getLogger(__name__)  # DEBUG: each live fragment's script time (live_page.py)
 
 PRESENTER_TREE_HEIGHT = 640  # px: the tree fills a projected screen beside its text
 POLL_SECONDS = 0.4  # how often a running page reads new events: text grows at least every 0.5 s
@@ -159,17 +163,21 @@ def render_live_run(
     tree_column, text_column = st.columns([3, 2])
 
     def text_tick() -> None:
+        start = time.perf_counter(), time.thread_time()
         fold = cached_fold(key, run_id, events_from)
         render_outcome(fold.tree)
         render_live_text(fold.tree)
         render_explanations(fold.why)
+        log.debug("text fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         if not running():
             st.rerun()
 
     def tree_tick() -> None:
+        start = time.perf_counter(), time.thread_time()
         fold = cached_fold(key, run_id, events_from)
         selected = _render_tree(fold, key, present, exports=False)
         _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
+        log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         if not running():
             st.rerun()
 
@@ -177,6 +185,11 @@ def render_live_run(
         st.fragment(run_every=POLL_SECONDS)(text_tick)()
     with tree_column:
         st.fragment(run_every=TREE_SECONDS)(tree_tick)()
+
+
+def _elapsed_ms(start: tuple[float, float]) -> tuple[float, float]:
+    """Milliseconds since `start` = (perf_counter, thread_time): (wall, this thread's CPU)."""
+    return 1000 * (time.perf_counter() - start[0]), 1000 * (time.thread_time() - start[1])
 
 
 def _render_tree(fold: RunFold, key: str, present: bool, exports: bool) -> str | None:
