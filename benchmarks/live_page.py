@@ -155,6 +155,7 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.set_default_timeout(120_000)  # a busy machine: slow, not stuck
             try:
                 page.goto(url)
                 page.get_by_text("Watch a model think").wait_for(timeout=60_000)
