@@ -158,9 +158,9 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
             page.set_default_timeout(120_000)  # a busy machine: slow, not stuck
             try:
                 page.goto(url)
-                page.get_by_text("Watch a model think").wait_for(timeout=60_000)
+                page.get_by_text("Watch a model think").wait_for()
                 sidebar = page.get_by_test_id("stSidebar")
-                sidebar.get_by_text(model_line, exact=False).wait_for(timeout=60_000)
+                sidebar.get_by_text(model_line, exact=False).wait_for()
                 # Under Advanced (slider 0 is the plain thinking control, 3 the depth): depth 2.
                 sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
                 depth = sidebar.get_by_role("slider").nth(3)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import plotly.graph_objects as go
 import streamlit as st
 
-from components.cost_meter import cost_headline, render_cost_meter
+from components.cost_meter import build_cost_table, cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
 from components.figure_export import render_downloads
 from components.live_text import progress_line, render_live_text
@@ -27,6 +28,7 @@ from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageReco
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)  # DEBUG: each live fragment's script time (live_page.py)
 
 PRESENTER_TREE_HEIGHT = 640  # px: the tree fills a projected screen beside its text
@@ -44,6 +46,10 @@ class RunFold:
     usage: dict[str, UsageRecorded] = field(default_factory=dict)
     why: list[str] = field(default_factory=list)  # a sentence per decision (components.explain)
     applied: int = 0
+    # Applied events other than NodeText, which only grows a node being written: the PRM chart
+    # and the costs change only when this does.
+    structure: int = 0
+    built: dict[str, tuple[Hashable, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_events(cls, events: Sequence[Event]) -> RunFold:
@@ -60,7 +66,18 @@ class RunFold:
             if isinstance(event, UsageRecorded) and event.node_id is not None:
                 self.usage[event.node_id] = event
             self.applied += 1
+            self.structure += not isinstance(event, NodeText)
         return self
+
+    def reuse(self, name: str, version: Hashable, build: Callable[[], T]) -> T:
+        """`build()` once per `version` of what it draws: a live page redraws the same figure
+        from the same object while nothing it shows changed (and the browser, handed the same
+        spec again, does not redraw it)."""
+        cached = self.built.get(name)
+        if cached is None or cached[0] != version:
+            cached = (version, build())
+            self.built[name] = cached
+        return cached[1]
 
 
 def node_details(fold: RunFold, node_id: str) -> dict[str, str]:
@@ -198,9 +215,14 @@ def _render_tree(fold: RunFold, key: str, present: bool, exports: bool) -> str |
     selected = st.session_state.get(node_key)
     if selected not in tree.graph:
         selected = None
-    figure = build_tree_figure(tree, selected)
-    if present:
-        figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
+
+    def build() -> go.Figure:
+        figure = build_tree_figure(tree, selected)
+        if present:
+            figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
+        return figure
+
+    figure = fold.reuse("tree", (fold.applied, selected, present), build)
     st.plotly_chart(
         figure,
         key=chart_key,
@@ -246,7 +268,9 @@ def _render_details(
     with prm_column:
         scored = selected is not None and tree.graph.nodes[selected].get("score") is not None
         scored_node = selected if scored else None
-        prm_figure = build_prm_figure(tree, scored_node)
+        prm_figure = fold.reuse(
+            "prm", (fold.structure, scored_node), lambda: build_prm_figure(tree, scored_node)
+        )
         st.plotly_chart(prm_figure, key=f"{key}_prm", width="stretch")
         value = path_aggregate(tree, scored_node)
         which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
@@ -255,7 +279,8 @@ def _render_details(
         if exports:
             render_downloads(prm_figure, f"{name}-prm", f"{key}_prm_files")
     with cost_column:
-        render_cost_meter(fold.ledger)
+        costs = fold.reuse("costs", fold.structure, lambda: build_cost_table(fold.ledger))
+        render_cost_meter(fold.ledger, costs)
         st.caption(
             "What the thinking cost so far: generation writes steps, verification scores them."
         )
