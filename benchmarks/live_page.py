@@ -1,15 +1,19 @@
-"""The live page as a viewer sees it (issue 17): click to first words, text update gaps, and what
-watching costs the model.
+"""The live page as a viewer sees it (issue 17): click to first words, text update gaps, what the
+page costs in CPU, and what watching costs the model.
 
 .venv/bin/python benchmarks/live_page.py                          # the 0.5B, 3 runs
 .venv/bin/python benchmarks/live_page.py --model qwen2.5-coder-1.5b --runs 2
+nice -n 19 .venv/bin/python benchmarks/live_page.py --provider fake   # no model: 20 tokens/s
 
 Starts `streamlit run app.py` on a free port with Debian's chromium (headless, Playwright), waits
 for the model's background load, then runs beam search (N=4, width 2, depth 2) on curated
 problems: seconds from the Run click to the first model-written words on the page, the longest
-wait for new text while a branch is being written, and generated tokens per second with the page
-watching. Then the server stops and the same runs (same seeds) go without any page, for the
-tokens per second of nobody watching. Run it on a quiet machine (check `uptime`).
+wait for new text while a branch is being written, CPU seconds per second of run used by the
+streamlit server and by chromium (all its processes), the script time of each live fragment
+rerun, and generated tokens per second with the page watching. Then the server stops and the
+same runs (same seeds) go without any page, for the tokens per second of nobody watching.
+`--provider fake` runs the same code on the scripted fake provider writing model-length steps at
+`--pace` tokens per second per sequence (DELIBERATE_FAKE_PACE). Run it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -29,32 +33,84 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.budget import Budget
 from core.ledger import Ledger
 from core.problems.catalog import find_problem
-from core.providers import registry
+from core.providers.choice import FAKE_PACE_ENV, PROVIDER_ENV, fake_choice, local_choice
 from core.verifiers import make_verifier
 from deliberate.runstore import RunStore
 from strategies import STRATEGIES
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, LIVE_TEXT_JS, free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"  # a failure's screenshot and the server's log
 PROBLEMS = ["curated:c01", "curated:c05", "curated:c09", "curated:c02", "curated:c03"]
+# `streamlit run`, with the live fragments' DEBUG timings (components.run_view) in a file.
+LAUNCH = """import logging, sys
+handler = logging.FileHandler(sys.argv.pop(1))
+handler.setFormatter(logging.Formatter("%(message)s"))
+log = logging.getLogger("components.run_view")
+log.setLevel(logging.DEBUG)
+log.addHandler(handler)
+sys.argv[0] = "streamlit"
+from streamlit.web.cli import main
+main()
+"""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by `pids` (those still alive)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def chromium_pids() -> list[int]:
+    """Every chromium process under this one (Playwright's driver starts the browser)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return [
+        pid
+        for pid in parents
+        if ours(pid)
+        and "chromium" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    ]
 
 
 def tokens_per_second(events) -> float:
-    generation = Ledger.from_events(events).role("generation")
+    generation = Ledger.from_events(events).role("generate")
     return generation.output_tokens / generation.seconds if generation.seconds else 0.0
 
 
-def watch(page, run_seconds: float) -> tuple[float, float | None]:
-    """Click Run; (seconds to the first words on the page, longest wait for new text)."""
+def watch(page, server: int) -> dict[str, float | None]:
+    """Click Run and follow the run to its end: seconds to the first words on the page, the
+    longest wait for new text, and CPU seconds per second of run (server, chromium)."""
+    browsers = chromium_pids()
+    before = time.monotonic(), cpu_seconds([server]), cpu_seconds(browsers)
     page.get_by_role("button", name=re.compile(r"^Run\b")).click()
-    clicked = time.monotonic()
     page.wait_for_function(f"/[A-Za-z0-9]/.test(({LIVE_TEXT_JS})())", timeout=120_000)
-    first = time.monotonic() - clicked
+    first = time.monotonic() - before[0]
     last_text, last_change, longest = "", None, None
-    deadline = time.monotonic() + run_seconds
-    while time.monotonic() < deadline:
-        if page.get_by_text("Finished:", exact=False).count():
-            break
+    stop = page.get_by_role("button", name=re.compile(r"^Stop\b"))
+    deadline = time.monotonic() + 900
+    while stop.is_enabled():  # the run is over when the page is redrawn with Stop disabled
+        if time.monotonic() > deadline:
+            raise TimeoutError("the run did not end within 900 s")
         text = page.evaluate(f"({LIVE_TEXT_JS})()")
         now = time.monotonic()
         if not text:  # between levels nothing is being written: not a stall
@@ -63,27 +119,32 @@ def watch(page, run_seconds: float) -> tuple[float, float | None]:
             if last_change is not None and last_text:
                 longest = max(longest or 0.0, now - last_change)
             last_text, last_change = text, now
-        page.wait_for_timeout(50)
-    page.get_by_text("Finished:", exact=False).wait_for(timeout=300_000)
-    return first, longest
+        page.wait_for_timeout(100)
+    seconds = time.monotonic() - before[0]
+    return {
+        "first": first,
+        "gap": longest,
+        "seconds": seconds,
+        "server": (cpu_seconds([server]) - before[1]) / seconds,
+        "chromium": (cpu_seconds(browsers) - before[2]) / seconds,
+    }
 
 
-def with_page(model: str, problems: list[str], data: Path) -> list[tuple[float, float | None]]:
+def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Path) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    env = {**os.environ, "DELIBERATE_DATA_DIR": str(data), "DELIBERATE_MODEL": model}
-    env.pop("DELIBERATE_PROVIDER", None)
+    ARTIFACTS.mkdir(exist_ok=True)
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"),
+            *(sys.executable, "-c", LAUNCH, str(log), "run", "app.py", "--server.headless", "true"),
             *("--server.port", str(port), "--server.address", "127.0.0.1"),
             *("--browser.gatherUsageStats", "false"),
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(ARTIFACTS / "live-page-server.log").open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     out = []
@@ -94,63 +155,110 @@ def with_page(model: str, problems: list[str], data: Path) -> list[tuple[float, 
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url)
-            page.get_by_text("Watch a model think").wait_for(timeout=60_000)
-            sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_text("Model: Qwen2.5-Coder", exact=False).wait_for(timeout=60_000)
-            # Under Advanced (slider 0 is the plain thinking control, 3 the depth): 6 -> 2.
-            sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
-            depth = sidebar.get_by_role("slider").nth(3)
-            depth.wait_for(timeout=60_000)
-            depth.focus()
-            for _ in range(4):
-                depth.press("ArrowLeft")
-                page.wait_for_timeout(300)
-            page.wait_for_timeout(1_000)
-            while page.get_by_text("Loading the model", exact=False).count():
-                page.wait_for_timeout(500)  # the model loads in the background: warm runs only
-            for problem in problems:
-                page.get_by_label("Curated problem", exact=False).click()
-                page.get_by_role("option", name=problem.split(":")[1], exact=False).first.click()
-                page.wait_for_timeout(800)
-                out.append(watch(page, run_seconds=600))
-                page.wait_for_timeout(1_000)
-            browser.close()
+            page.set_default_timeout(120_000)  # a busy machine: slow, not stuck
+            try:
+                page.goto(url)
+                page.get_by_text("Watch a model think").wait_for()
+                sidebar = page.get_by_test_id("stSidebar")
+                sidebar.get_by_text(model_line, exact=False).wait_for()
+                # Under Advanced (slider 0 is the plain thinking control, 3 the depth): depth 2.
+                sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
+                depth = sidebar.get_by_role("slider").nth(3)
+                depth.focus()
+                for key in ("Home", "ArrowRight"):
+                    depth.press(key)
+                    page.wait_for_timeout(500)
+                sidebar.get_by_text("Advanced settings in use", exact=False).wait_for(
+                    timeout=60_000
+                )
+                # Warm runs only: the model loads in the background.
+                page.get_by_text("Loading the model", exact=False).wait_for(
+                    state="detached", timeout=600_000
+                )
+                for problem in problems:
+                    page.get_by_label("Curated problem", exact=False).click()
+                    page.get_by_role(
+                        "option", name=problem.split(":")[1], exact=False
+                    ).first.click()
+                    page.wait_for_timeout(1_000)
+                    out.append(watch(page, server.pid))
+                    page.wait_for_timeout(1_000)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "live-page-failed.png"))
+                raise
+            finally:
+                browser.close()
     finally:
         server.terminate()
         server.wait(30)
     return out
 
 
+def fragment_times(log: Path) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) milliseconds of script time per live fragment rerun, by fragment ("text",
+    "tree")."""
+    times: dict[str, list[tuple[float, float]]] = {}
+    for line in log.read_text().splitlines():
+        if match := re.fullmatch(r"(\w+) fragment ([\d.]+) ms, CPU ([\d.]+) ms", line):
+            times.setdefault(match[1], []).append((float(match[2]), float(match[3])))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--provider", choices=("local", "fake"), default="local")
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b", help="the local model")
+    parser.add_argument("--pace", type=float, default=20.0, help="fake: tokens/s per sequence")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     problems = PROBLEMS[: args.runs]
+    env = {**os.environ}
+    if args.provider == "fake":
+        env.update({PROVIDER_ENV: "fake", FAKE_PACE_ENV: str(args.pace)})
+        os.environ[FAKE_PACE_ENV] = str(args.pace)
+        choice, name = fake_choice(), f"fake provider at {args.pace:g} tokens/s per sequence"
+    else:
+        env.pop(PROVIDER_ENV, None)
+        env["DELIBERATE_MODEL"] = args.model
+        choice, name = local_choice(args.model), args.model
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        watched = with_page(args.model, problems, data)
-        runs = RunStore(data).list_runs()
-        seen = [tokens_per_second(RunStore(data).load_events(r.run_id)) for r in runs]
-        provider = registry.make_provider("local", model=args.model)
+        data, log = Path(tmp) / "data", Path(tmp) / "fragments.log"
+        env["DELIBERATE_DATA_DIR"] = str(data)
+        watched = with_page(env, f"Model: {choice.model}", problems, log)
+        fragments = fragment_times(log)
+        store = RunStore(data)
+        runs = [store.load_events(r.run_id) for r in store.list_runs(source="live")]
+        seen = [tokens_per_second(events) for events in runs]
+        provider = choice.make()
         verifier = make_verifier("arithmetic", provider)
         alone = []
-        for run in runs:
-            events = RunStore(data).load_events(run.run_id)
+        for events in runs:
             problem = find_problem(f"curated:{events[0].problem_id.split(':')[-1]}")
             budget = Budget(**{**events[0].budget})
-            alone.append(
-                tokens_per_second(
-                    list(STRATEGIES["beam_search"](problem, provider, verifier, budget))
-                )
-            )
-    print(f"{args.model}: beam search N=4 width 2 depth 2, {len(watched)} runs, page open")
-    for problem, (first, gap) in zip(problems, watched, strict=True):
-        print(f"  {problem}: first words {first:.2f} s after the click, longest text wait {gap} s")
-    print(f"  click to first words: median {statistics.median(w[0] for w in watched):.2f} s")
-    gaps = [g for _, g in watched if g is not None]
-    print(f"  longest text wait: {max(gaps) if gaps else None} s")
+            strategy = STRATEGIES["beam_search"](problem, provider, verifier, budget)
+            alone.append(tokens_per_second(list(strategy)))
+    print(f"{name}: beam search N=4 width 2 depth 2, {len(watched)} runs, page open")
+    for problem, w in zip(problems, watched, strict=True):
+        gap = "none seen" if w["gap"] is None else f"{w['gap']:.2f} s"
+        print(
+            f"  {problem}: first words {w['first']:.2f} s after the click, longest text wait "
+            f"{gap}, run {w['seconds']:.1f} s, CPU s/s server {w['server']:.2f} "
+            f"chromium {w['chromium']:.2f}"
+        )
+    print(f"  click to first words: median {statistics.median(w['first'] for w in watched):.2f} s")
+    gaps = [w["gap"] for w in watched if w["gap"] is not None]
+    print(f"  longest text wait: {f'{max(gaps):.2f} s' if gaps else 'none seen'}")
+    for who in ("server", "chromium"):
+        print(
+            f"  CPU seconds per run second, {who}: {statistics.mean(w[who] for w in watched):.2f}"
+        )
+    for fragment, times in sorted(fragments.items()):
+        wall, cpu = zip(*times, strict=True)
+        print(
+            f"  {fragment} fragment: {len(times)} reruns, script time median {statistics.median(wall):.1f}"
+            f" ms (CPU {statistics.median(cpu):.1f} ms), max {max(wall):.1f} ms; "
+            f"{sum(cpu) / 1000 / sum(w['seconds'] for w in watched):.3f} CPU s per run second"
+        )
     print(
         f"  tokens/s watched {statistics.mean(seen):.1f}, alone {statistics.mean(alone):.1f} "
         f"({100 * (1 - statistics.mean(seen) / statistics.mean(alone)):+.0f}% while watched)"

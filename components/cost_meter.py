@@ -45,9 +45,11 @@ def build_cost_table(ledger: Ledger) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("")
 
 
-def render_cost_meter(ledger: Ledger) -> None:
+def render_cost_meter(ledger: Ledger, table: pd.DataFrame | None = None) -> None:
+    """The four numbers and the table by role; `table` is `build_cost_table(ledger)` when the
+    caller already has it (a live page keeps it while the ledger is unchanged)."""
     items = list(cost_headline(ledger).items())
     for row in (items[:2], items[2:]):  # two by two: "unknown" dollars must fit
         for column, (label, value) in zip(st.columns(2), row, strict=True):
             column.metric(label, value)
-    st.dataframe(build_cost_table(ledger), width="stretch")
+    st.dataframe(build_cost_table(ledger) if table is None else table, width="stretch")

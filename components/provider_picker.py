@@ -87,7 +87,11 @@ def render_provider_picker(prefix: str = "set") -> ProviderChoice | None:
         "Provider", kinds, format_func=kind_label, key=f"{prefix}_provider", bind=URL_BINDING
     )
     if kind == "fake":
-        choice = fake_choice()
+        try:
+            choice = fake_choice()
+        except ValueError as exc:  # a malformed DELIBERATE_FAKE_PACE
+            st.error(plain_markdown(str(exc)))
+            return None
     elif kind == "local":
         local = next(o for o in provider_options() if o.kind == "local")
         if not local.usable:

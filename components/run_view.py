@@ -7,13 +7,16 @@ escaped plotly hover text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import time
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import plotly.graph_objects as go
 import streamlit as st
 
-from components.cost_meter import cost_headline, render_cost_meter
+from components.cost_meter import build_cost_table, cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
 from components.figure_export import render_downloads
 from components.live_text import progress_line, render_live_text
@@ -24,6 +27,9 @@ from components.tree_view import answer_correctness, build_tree_figure
 from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)  # DEBUG: each live fragment's script time (live_page.py)
 
 PRESENTER_TREE_HEIGHT = 640  # px: the tree fills a projected screen beside its text
 POLL_SECONDS = 0.4  # how often a running page reads new events: text grows at least every 0.5 s
@@ -40,6 +46,10 @@ class RunFold:
     usage: dict[str, UsageRecorded] = field(default_factory=dict)
     why: list[str] = field(default_factory=list)  # a sentence per decision (components.explain)
     applied: int = 0
+    # Applied events other than NodeText, which only grows a node being written: the PRM chart
+    # and the costs change only when this does.
+    structure: int = 0
+    built: dict[str, tuple[Hashable, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_events(cls, events: Sequence[Event]) -> RunFold:
@@ -56,7 +66,18 @@ class RunFold:
             if isinstance(event, UsageRecorded) and event.node_id is not None:
                 self.usage[event.node_id] = event
             self.applied += 1
+            self.structure += not isinstance(event, NodeText)
         return self
+
+    def reuse(self, name: str, version: Hashable, build: Callable[[], T]) -> T:
+        """`build()` once per `version` of what it draws: a live page redraws the same figure
+        from the same object while nothing it shows changed (and the browser, handed the same
+        spec again, does not redraw it)."""
+        cached = self.built.get(name)
+        if cached is None or cached[0] != version:
+            cached = (version, build())
+            self.built[name] = cached
+        return cached[1]
 
 
 def node_details(fold: RunFold, node_id: str) -> dict[str, str]:
@@ -159,17 +180,21 @@ def render_live_run(
     tree_column, text_column = st.columns([3, 2])
 
     def text_tick() -> None:
+        start = time.perf_counter(), time.thread_time()
         fold = cached_fold(key, run_id, events_from)
         render_outcome(fold.tree)
         render_live_text(fold.tree)
         render_explanations(fold.why)
+        log.debug("text fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         if not running():
             st.rerun()
 
     def tree_tick() -> None:
+        start = time.perf_counter(), time.thread_time()
         fold = cached_fold(key, run_id, events_from)
         selected = _render_tree(fold, key, present, exports=False)
         _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
+        log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         if not running():
             st.rerun()
 
@@ -179,15 +204,25 @@ def render_live_run(
         st.fragment(run_every=TREE_SECONDS)(tree_tick)()
 
 
+def _elapsed_ms(start: tuple[float, float]) -> tuple[float, float]:
+    """Milliseconds since `start` = (perf_counter, thread_time): (wall, this thread's CPU)."""
+    return 1000 * (time.perf_counter() - start[0]), 1000 * (time.thread_time() - start[1])
+
+
 def _render_tree(fold: RunFold, key: str, present: bool, exports: bool) -> str | None:
     """The clickable tree (with its downloads); returns the node clicked, if any."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
     selected = st.session_state.get(node_key)
     if selected not in tree.graph:
         selected = None
-    figure = build_tree_figure(tree, selected)
-    if present:
-        figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
+
+    def build() -> go.Figure:
+        figure = build_tree_figure(tree, selected)
+        if present:
+            figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
+        return figure
+
+    figure = fold.reuse("tree", (fold.applied, selected, present), build)
     st.plotly_chart(
         figure,
         key=chart_key,
@@ -233,7 +268,9 @@ def _render_details(
     with prm_column:
         scored = selected is not None and tree.graph.nodes[selected].get("score") is not None
         scored_node = selected if scored else None
-        prm_figure = build_prm_figure(tree, scored_node)
+        prm_figure = fold.reuse(
+            "prm", (fold.structure, scored_node), lambda: build_prm_figure(tree, scored_node)
+        )
         st.plotly_chart(prm_figure, key=f"{key}_prm", width="stretch")
         value = path_aggregate(tree, scored_node)
         which = f"the path to {scored_node}" if scored_node else "the chosen (or best) path"
@@ -242,7 +279,8 @@ def _render_details(
         if exports:
             render_downloads(prm_figure, f"{name}-prm", f"{key}_prm_files")
     with cost_column:
-        render_cost_meter(fold.ledger)
+        costs = fold.reuse("costs", fold.structure, lambda: build_cost_table(fold.ledger))
+        render_cost_meter(fold.ledger, costs)
         st.caption(
             "What the thinking cost so far: generation writes steps, verification scores them."
         )

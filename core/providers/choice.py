@@ -19,6 +19,8 @@ from core.providers.prices import lookup_price, parse_price
 from core.providers.registry import KINDS, LABELS, make_provider
 
 PROVIDER_ENV = "DELIBERATE_PROVIDER"
+# Tokens per second per sequence for the fake provider, with longer steps (benchmarks/live_page.py).
+FAKE_PACE_ENV = "DELIBERATE_FAKE_PACE"
 # Provider kinds as genai-prices names them, for the price of a hosted model.
 PRICE_PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic"}
 
@@ -78,9 +80,26 @@ def local_choice(name: str) -> ProviderChoice:
 
 
 def fake_choice() -> ProviderChoice:
-    from core.providers.fake import FakeProvider
+    """The scripted fake; with DELIBERATE_FAKE_PACE (tokens per second per sequence) it writes
+    model-length steps at that pace. ValueError names a pace that is not a positive number."""
+    from core.providers.fake import FakeProvider, reasoned_script
 
-    return ProviderChoice("fake", kind_label("fake"), "fake-model", None, FakeProvider)
+    pace = os.environ.get(FAKE_PACE_ENV, "").strip()
+    if not pace:
+        return ProviderChoice("fake", kind_label("fake"), "fake-model", None, FakeProvider)
+    try:
+        rate = float(pace)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise ValueError(f"{FAKE_PACE_ENV} must be a positive number of tokens per second")
+    return ProviderChoice(
+        "fake",
+        kind_label("fake"),
+        "fake-model",
+        None,
+        lambda: FakeProvider(reasoned_script, tokens_per_second=rate),
+    )
 
 
 def api_choice(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from core.confidence import TokenConfidence
 from core.providers.base import Completion, GenerationRequest, Provider, TextSink, Usage
@@ -29,7 +31,25 @@ def arithmetic_script(request: GenerationRequest, index: int) -> str:
     return step
 
 
+def reasoned_script(request: GenerationRequest, index: int) -> str:
+    """`arithmetic_script`'s step after a sentence of reasoning: about 40 words, the length of a
+    small model's step, so a paced run writes each node for seconds as a real one does."""
+    step = arithmetic_script(request, index)
+    if request.answer_only:
+        return step
+    head, _, rest = step.partition(": ")
+    return (
+        f"{head}: To go on from what we know so far, we take the two numbers this step needs, "
+        "check what each of them counts in the problem, and multiply them together, since every "
+        f"group holds the same amount, so {rest}"
+    )
+
+
 class FakeProvider(Provider):
+    """Scripted text, one word a token. `tokens_per_second` (None: at once) paces the writing of
+    every sequence of a call together, as a batched engine decodes (one token per sequence a
+    step), so the live page can be exercised at a model's pace without a model."""
+
     name = "fake"
     streams = True  # word by word, like a model writing
 
@@ -38,10 +58,12 @@ class FakeProvider(Provider):
         script: Script = arithmetic_script,
         model: str = "fake-model",
         confidence: ConfidenceScript | None = None,
+        tokens_per_second: float | None = None,
     ) -> None:
         self.script = script
         self.model = model
         self.confidence = confidence
+        self.tokens_per_second = tokens_per_second
         self.requests: list[GenerationRequest] = []
 
     def generate(self, request: GenerationRequest) -> list[Completion]:
@@ -72,12 +94,40 @@ class FakeProvider(Provider):
         self, requests: Sequence[GenerationRequest], on_text: TextSink | None = None
     ) -> list[list[Completion]]:
         answers = super().generate_many(requests)
+        pieces = {
+            (r, i): re.findall(r"\S+\s*", completion.text)
+            for r, completions in enumerate(answers)
+            for i, completion in enumerate(completions)
+        }
+        if self.tokens_per_second is not None:
+            return self._paced(answers, pieces, on_text)
         if on_text is not None:
-            for r, completions in enumerate(answers):
-                for i, completion in enumerate(completions):
-                    for word in re.findall(r"\S+\s*", completion.text):
-                        on_text(r, i, word)
+            for (r, i), words in pieces.items():
+                for word in words:
+                    on_text(r, i, word)
         return answers
+
+    def _paced(
+        self,
+        answers: list[list[Completion]],
+        pieces: dict[tuple[int, int], list[str]],
+        on_text: TextSink | None,
+    ) -> list[list[Completion]]:
+        """Hand out word k of every sequence at step k, one step every 1 / tokens_per_second s;
+        each completion's `seconds` is the time until its last word."""
+        start, steps = time.monotonic(), max(map(len, pieces.values()), default=0)
+        ended: dict[tuple[int, int], float] = {}
+        for step in range(steps):
+            time.sleep(max(0.0, start + (step + 1) / self.tokens_per_second - time.monotonic()))
+            for key, words in pieces.items():
+                if step < len(words):
+                    if on_text is not None:
+                        on_text(*key, words[step])
+                    ended[key] = time.monotonic() - start
+        return [
+            [replace(c, seconds=ended.get((r, i), 0.0)) for i, c in enumerate(completions)]
+            for r, completions in enumerate(answers)
+        ]
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
