@@ -119,11 +119,11 @@ def report(runs: Sequence[Sequence[Event]], n: int, provider: Provider | None, j
         return "no problem has every strategy finished yet"
     total = len(done)
     lines = [f"{total} problems (every strategy finished on each)", ""]
-    lines.append(f"{'method':<44}{'solved':>8}{'tokens/problem':>16}{'seconds/problem':>17}")
+    lines.append(f"{'method':<50}{'solved':>8}{'tokens/problem':>16}{'seconds/problem':>17}")
 
     def row(name: str, solved: int, tokens: float, seconds: float) -> None:
         lines.append(
-            f"{name:<44}{solved:>4}/{total:<3}{tokens / total:>16.0f}{seconds / total:>17.1f}"
+            f"{name:<50}{solved:>4}/{total:<3}{tokens / total:>16.0f}{seconds / total:>17.1f}"
         )
 
     def chosen_right(run: Sequence[Event]) -> bool:
@@ -148,10 +148,14 @@ def report(runs: Sequence[Sequence[Event]], n: int, provider: Provider | None, j
     judged = verifiers(provider)
     if judge and provider is not None:
         judged["model_judge"] = ModelJudge(provider)
+    programs: list[Completion] = []  # written once, charged to every verifier that reads them
     for name, verifier in judged.items():
         spent: list[Completion] = []
         started = time.perf_counter()
         scored = [candidates(run, verifier, spent) for run in samples]
+        if "program" in name:
+            programs = programs or spent
+            spent = spent or programs
         extra_tokens = sum(c.usage.output_tokens for c in spent)
         # a verifier that calls the model costs its calls' seconds; rules, their run time
         extra_seconds = sum(c.seconds for c in spent) if spent else time.perf_counter() - started

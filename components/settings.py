@@ -183,7 +183,7 @@ def render_settings() -> Settings | None:
             selection = _pick(
                 "Best-of-N picks by", list(SELECTIONS), key="set_selection", help=term("best-of-N")
             )
-            deepconf = st.selectbox(
+            deepconf = _pick(
                 "DeepConf's confidence bar",
                 list(DEEPCONF_VARIANTS),
                 key="set_deepconf",

@@ -82,8 +82,12 @@ def test_every_field_but_the_key_is_bound_to_the_address(fake_env):
     }
     settings = [*at.select_slider, *at.slider, *at.number_input]
     assert {w.key: w.proto.query_param_key for w in settings} == {
-        key: key for key in DEFAULTS if key not in ("set_aggregation", "set_selection")
+        key: key
+        for key in DEFAULTS
+        if key not in ("set_aggregation", "set_selection", "set_deepconf")
     }
+    picks = {w.key: w.proto.query_param_key for w in at.selectbox if w.key in DEFAULTS}
+    assert picks == {key: key for key in ("set_aggregation", "set_selection", "set_deepconf")}
 
 
 def test_changing_an_advanced_knob_puts_the_override_in_the_address(fake_env):
