@@ -102,15 +102,24 @@ class FakeApiServer:
                     )
                     server.in_flight += 1
                     server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                self.answered = False
                 try:
                     self._answer(server.respond(payload, number))
                 finally:
+                    self._done()
+
+            def _done(self) -> None:
+                """No longer in flight: called before the reply's last bytes go out, so that a
+                client that has its whole reply never finds this request still counted."""
+                if not self.answered:
+                    self.answered = True
                     with server._lock:
                         server.in_flight -= 1
 
             def _answer(self, reply: Reply) -> None:
                 time.sleep(reply.delay)
                 if reply.reset:
+                    self._done()
                     linger = struct.pack("ii", 1, 0)  # close with RST, not FIN
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
                     self.connection.close()
@@ -122,12 +131,17 @@ class FakeApiServer:
                     self.send_header("Connection", "close")
                     self.end_headers()
                     named = all(isinstance(i, dict) and "type" in i for i in reply.stream)
-                    for item in reply.stream if named else [*reply.stream, "[DONE]"]:
+                    items = reply.stream if named else [*reply.stream, "[DONE]"]
+                    for i, item in enumerate(items):
+                        final = i == len(items) - 1
                         data = item if isinstance(item, str) else json.dumps(item)
                         event = f"event: {item['type']}\n" if named else ""
+                        if final:
+                            self._done()
                         self.wfile.write(f"{event}data: {data}\n\n".encode())
                         self.wfile.flush()
-                        time.sleep(reply.chunk_delay)
+                        if not final:
+                            time.sleep(reply.chunk_delay)
                     self.close_connection = True
                     return
                 body = reply.body
@@ -141,6 +155,7 @@ class FakeApiServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                self._done()
                 self.wfile.write(body if reply.short is None else body[: reply.short])
                 if reply.short is not None:
                     self.close_connection = True
