@@ -196,6 +196,20 @@ def comparable(events: list) -> list:
     return kept
 
 
+def test_one_call_at_a_time_is_never_counted_twice_in_flight():
+    """The SDK is done at [DONE] and sends the next request at once: the fake server must have
+    counted the last one out by then (a trailing chunk pause once made sequential runs look
+    concurrent, the flake of the next test)."""
+
+    def respond(payload: dict, number: int) -> Reply:
+        return Reply(stream=streamed(payload, [f"Step 1: {number}."]), chunk_delay=0.05)
+
+    requests = [replace(r, messages=(*r.messages, Message("assistant", "x"))) for r in numbered(3)]
+    with FakeApiServer(respond) as server:
+        provider(server, concurrency=1).generate_many(requests, lambda r, i, text: None)
+    assert (len(server.payloads), server.most_in_flight) == (3, 1)
+
+
 def test_a_concurrent_run_has_the_events_and_ledger_of_a_sequential_one():
     with level_server(random_delay) as server:
         sequential = run(server, concurrency=1)
