@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from components.text import plain_markdown
-from core.events import NO_ANSWER, ROOT, AnswerChosen, Event, RunStarted
+from core.events import (
+    NO_ANSWER,
+    ROOT,
+    AnswerChosen,
+    Event,
+    NodePruned,
+    NodeSelected,
+    RunStarted,
+    Status,
+)
 from core.tree import ReasoningTree
 from core.verifiers.grading import answers_match
 
@@ -27,9 +36,19 @@ class Prediction:
     right: bool  # whether the viewer thinks the chosen answer will be right
 
 
+# What a run does on its way to the final choice: shown before a guess, they would give it away.
+_DECIDING = (NodeSelected, NodePruned, Status)
+
+
 def reveal_index(events: Sequence[Event]) -> int | None:
-    """Index of the run's final choice (AnswerChosen): a replay held for a guess stops before it."""
-    return next((i for i, e in enumerate(events) if isinstance(e, AnswerChosen)), None)
+    """Where a replay held for a guess stops: before the run's final choice (AnswerChosen) and
+    the selections, prunes and status lines that lead straight to it."""
+    chosen = next((i for i, e in enumerate(events) if isinstance(e, AnswerChosen)), None)
+    if chosen is None:
+        return None
+    while chosen > 0 and isinstance(events[chosen - 1], _DECIDING):
+        chosen -= 1
+    return chosen
 
 
 def hide_reference(events: Sequence[Event]) -> list[Event]:

@@ -274,6 +274,7 @@ def test_the_first_failure_in_request_order_is_the_one_reported():
 
 def test_a_run_whose_judge_fails_ends_with_the_message_and_its_calls_on_record():
     steps, judged, lock = level_server(), [], threading.Lock()
+    all_sent = threading.Event()
 
     def respond(payload: dict, number: int) -> Reply:
         if not payload.get("logprobs"):
@@ -281,11 +282,12 @@ def test_a_run_whose_judge_fails_ends_with_the_message_and_its_calls_on_record()
         with lock:
             judged.append(payload)
             first = len(judged) == 1
-        return (
-            error(500, "judge down")
-            if first
-            else replace(steps.respond(payload, number), delay=0.2)
-        )
+            if len(judged) == 4:
+                all_sent.set()
+        if first:  # fails once all four are out (a sequential judge never sends the rest)
+            all_sent.wait(5)
+            return error(500, "judge down")
+        return replace(steps.respond(payload, number), delay=0.2)
 
     with FakeApiServer(respond) as server:
         events = run(server, concurrency=16)

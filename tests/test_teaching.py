@@ -204,5 +204,7 @@ def test_every_shipped_recording_can_be_held_for_a_guess():
         assert index is not None, path
         tree = ReasoningTree.from_events(hide_reference(events)[:index])
         assert tree.chosen is None
+        final = next(e for e in events if isinstance(e, AnswerChosen))
+        assert final.node_id is None or not tree.graph.nodes[final.node_id]["selected"], path
         offered[path.stem] = candidate_answers(tree)
     assert offered["best-of-4-tickets"]  # the answers on the tree are the choices
