@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.settings import MANUAL_KEY
 from core.budget import Budget
 from core.ledger import Ledger
 from core.problems.catalog import find_problem
@@ -157,20 +158,12 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.set_default_timeout(120_000)  # a busy machine: slow, not stuck
             try:
-                page.goto(url)
+                # Depth 2 through the address the settings are bound to (a reload keeps them).
+                page.goto(f"{url}/?{MANUAL_KEY}=1&set_depth=2")
                 page.get_by_text("Watch a model think").wait_for()
                 sidebar = page.get_by_test_id("stSidebar")
                 sidebar.get_by_text(model_line, exact=False).wait_for()
-                # Under Advanced (slider 0 is the plain thinking control, 3 the depth): depth 2.
-                sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
-                depth = sidebar.get_by_role("slider").nth(3)
-                depth.focus()
-                for key in ("Home", "ArrowRight"):
-                    depth.press(key)
-                    page.wait_for_timeout(500)
-                sidebar.get_by_text("Advanced settings in use", exact=False).wait_for(
-                    timeout=60_000
-                )
+                sidebar.get_by_text("Advanced settings in use", exact=False).wait_for()
                 # Warm runs only: the model loads in the background.
                 page.get_by_text("Loading the model", exact=False).wait_for(
                     state="detached", timeout=600_000

@@ -131,13 +131,15 @@ class RunContext(Scoring):
         self,
         requests: Sequence[GenerationRequest],
         starts: Sequence[Sequence[NodeStarted]] | None = None,
+        announce: bool = True,
     ) -> Steps[tuple[list[list[Completion]], RunStopped | None]]:
         """Requests served together (the local engine decodes them in one batch), within caps.
 
         Requests that would break a cap only together go out in later calls, with the true
         counts; the answers got before a stop are returned with it, so nothing paid is lost.
         With `starts` (one NodeStarted per completion of each request), the nodes are announced
-        as their call goes out and their text streams in as NodeText events.
+        as their call goes out and their text streams in as NodeText events; `announce=False`
+        streams into nodes already announced (a lead-in's body, written into its node).
         """
         done: list[list[Completion]] = []
         while len(done) < len(requests):
@@ -165,7 +167,7 @@ class RunContext(Scoring):
                         group[: request.n]
                         for group, request in zip(starts[len(done) :], batch, strict=False)
                     ]
-                    for started in (s for group in going for s in group):
+                    for started in (s for group in going for s in group if announce):
                         yield self.emit(started)
                     ids = [[s.node_id for s in group] for group in going]
                     if self.provider.streams:
@@ -271,25 +273,39 @@ class RunContext(Scoring):
         ]
         starts = [self.starts(parent_id, n, "step") for parent_id in parent_ids]
         answers, stopped = yield from self.call_many(requests, starts)
+        groups = [[[c] for c in completions] for completions in answers]
+        # "We follow these steps:" is not a step yet: every such lead-in writes its body into
+        # the same node, all in one batch, its text streaming on after a blank line.
+        leads = [
+            (r, k)
+            for r, completions in enumerate(answers)
+            for k, c in enumerate(completions)
+            if is_lead_in(c.text.strip())
+        ]
+        if leads and stopped is None:
+            more = [
+                replace(
+                    requests[r],
+                    n=1,
+                    assistant_prefix=requests[r].assistant_prefix
+                    + answers[r][k].text.strip()
+                    + STEP_STOP,
+                )
+                for r, k in leads
+            ]
+            for r, k in leads:
+                self._shown.new_paragraph(starts[r][k].node_id)
+            again = [[starts[r][k]] for r, k in leads]
+            bodies, stopped = yield from self.call_many(more, again, announce=False)
+            for (r, k), body in zip(leads, bodies, strict=False):
+                groups[r][k] += body  # a body not written (a cap or Stop) leaves the lead-in
         ids = []
-        for parent_id, request, completions, started in zip(
-            parent_ids, requests, answers, starts, strict=False
-        ):
-            groups = [[c] for c in completions]
-            for calls in groups:
-                lead = calls[0].text.strip()
-                if is_lead_in(lead) and stopped is None:
-                    # "We follow these steps:" is not a step yet: write its body into the same node.
-                    more = replace(
-                        request, n=1, assistant_prefix=request.assistant_prefix + lead + STEP_STOP
-                    )
-                    try:
-                        calls += yield from self.call(more)
-                    except RunStopped as stop:
-                        stopped = stop  # keep the steps already paid for, then stop
+        for parent_id, node_groups, started in zip(parent_ids, groups, starts, strict=False):
             last_step = self.tree.graph.nodes[parent_id]["depth"] + 1 >= self.budget.max_depth
             node_ids = [s.node_id for s in started]
-            ids.append((yield from self.add_nodes(parent_id, groups, "step", last_step, node_ids)))
+            ids.append(
+                (yield from self.add_nodes(parent_id, node_groups, "step", last_step, node_ids))
+            )
         if stopped is not None:
             raise stopped
         return ids

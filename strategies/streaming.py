@@ -23,21 +23,28 @@ STREAM_INTERVAL = 0.25  # seconds: about four text events a second per node bein
 class ShownText:
     """What each node's NodeText events have shown so far, and the next piece to show.
 
-    Shown text is the streamed text without leading or trailing whitespace (NodeAdded's text is
-    stripped too), so that a node's pieces joined equal its final text.
+    Shown text is each call's streamed text without leading or trailing whitespace, the calls
+    that write one node joined by a blank line (as NodeAdded's text is), so that a node's pieces
+    joined equal its final text.
     """
 
     def __init__(self) -> None:
-        self._raw: dict[str, str] = {}
+        self._raw: dict[str, list[str]] = {}
         self.shown: dict[str, str] = {}
 
     def add(self, node_id: str, text: str) -> None:
-        self._raw[node_id] = self._raw.get(node_id, "") + text
+        parts = self._raw.setdefault(node_id, [""])
+        parts[-1] += text
+
+    def new_paragraph(self, node_id: str) -> None:
+        """Text added from now on comes from another call writing the same node."""
+        self._raw.setdefault(node_id, [""]).append("")
 
     def pending(self) -> Iterator[NodeText]:
         """A NodeText for every node with text not yet shown."""
-        for node_id, raw in self._raw.items():
-            visible, shown = raw.strip(), self.shown.get(node_id, "")
+        for node_id, parts in self._raw.items():
+            visible = "\n\n".join(p.strip() for p in parts if p.strip())
+            shown = self.shown.get(node_id, "")
             if len(visible) > len(shown) and visible.startswith(shown):
                 self.shown[node_id] = visible
                 yield NodeText(node_id, visible[len(shown) :])

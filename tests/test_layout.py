@@ -62,3 +62,12 @@ def test_the_app_entry_point_names_the_pages_folder() -> None:
     pages = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
     source = (ROOT / "app.py").read_text()
     assert pages and all(f'"pages/{name}"' in source for name in pages)
+
+
+def test_streamlit_does_no_work_that_starves_the_model_thread():
+    """Both held the GIL for most of a watched run (py-spy, benchmarks/live_page.py)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none"

@@ -177,3 +177,38 @@ def test_a_replay_at_the_written_pace_follows_the_stamps():
     # Recordings made before text was timed have no pace to keep.
     untimed = [NodeStarted("n1", "root"), NodeText("n1", "a"), NodeAdded("n1", "root", "a")]
     assert advance_recorded(untimed, 0, 1.0) is None
+
+
+def test_lead_ins_are_written_on_together_and_stream_into_their_own_nodes(pens, arithmetic):
+    def script(request: GenerationRequest, index: int) -> str:
+        if request.assistant_prefix.endswith("steps:\n\n"):
+            return f"Step 1: 7 × 3 = 21, from sample {request.seed}."
+        if index % 2 == 0:
+            return "To find the change, we follow these steps:"
+        return "Step 1: 7 × 3 = 21."
+
+    calls: list[list[GenerationRequest]] = []
+
+    class Recording(FakeProvider):
+        def generate_many(self, requests, on_text=None):
+            calls.append(list(requests))
+            assert on_text is not None, "a call that writes a node streams"
+            return super().generate_many(requests, on_text)
+
+    fake = Recording(script)
+    events = list(STRATEGIES["beam_search"](pens, fake, arithmetic, Budget(n=4, max_depth=1)))
+    streamed = check_streaming(events)
+    # The two lead-ins of the level went on in one call of two requests, after the level's.
+    assert len(calls) == 2 and [r.n for r in calls[1]] == [1, 1]
+    assert all(r.assistant_prefix.endswith("steps:\n\n") for r in calls[1])
+    added = {e.node_id: e.text for e in events if isinstance(e, NodeAdded)}
+    leads = [n for n, text in added.items() if text.startswith("To find the change")]
+    assert len(leads) == 2
+    for node in leads:
+        lead, body = added[node].split("\n\n")
+        assert lead.endswith("steps:") and body.startswith("Step 1: 7 × 3 = 21, from sample")
+        assert streamed[node] == added[node]
+        pieces = [e for e in events if isinstance(e, NodeText) and e.node_id == node]
+        assert any(p.text.startswith("\n\nStep") for p in pieces)  # the body's first piece
+    spent = [e for e in events if isinstance(e, UsageRecorded) and e.node_id in leads]
+    assert len(spent) == 4  # the lead-in's call and its body's, both charged to the node
