@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from components.page_shell import run_inside_app
 from components.presenter import init_view_state, presenting, render_view_toggles
 from components.settings import init_settings_state, render_settings
 from components.text import plain_markdown
+from core.providers.local import THREADS_ENV, page_threads
 from deliberate.runstore import RunStore, data_dir
 from deliberate.shipped import import_all, shipped_dir
 
+os.environ.setdefault(THREADS_ENV, str(page_threads()))  # the page needs a core of its own
 init_view_state()  # before the page config: presenter view starts with the sidebar collapsed
 st.set_page_config(
     page_title="Deliberate",

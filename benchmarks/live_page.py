@@ -11,7 +11,8 @@ problems: seconds from the Run click to the first model-written words on the pag
 wait for new text while a branch is being written, CPU seconds per second of run used by the
 streamlit server and by chromium (all its processes), the script time of each live fragment
 rerun, and generated tokens per second with the page watching. Then the server stops and the
-same runs (same seeds) go without any page, for the tokens per second of nobody watching.
+same runs (same seeds) go without any page, for the tokens per second of nobody watching: at
+the app's llama.cpp thread count (core.providers.local.page_threads), then at every core.
 `--provider fake` runs the same code on the scripted fake provider writing model-length steps at
 `--pace` tokens per second per sequence (DELIBERATE_FAKE_PACE). Run it on a quiet machine.
 """
@@ -19,6 +20,7 @@ same runs (same seeds) go without any page, for the tokens per second of nobody 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import statistics
@@ -32,9 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.settings import MANUAL_KEY
 from core.budget import Budget
+from core.events import NodeText
 from core.ledger import Ledger
 from core.problems.catalog import find_problem
 from core.providers.choice import FAKE_PACE_ENV, PROVIDER_ENV, fake_choice, local_choice
+from core.providers.local import LocalProvider, page_threads
+from core.providers.local_model import MODELS, model_path
 from core.verifiers import make_verifier
 from deliberate.runstore import RunStore
 from strategies import STRATEGIES
@@ -93,9 +98,27 @@ def chromium_pids() -> list[int]:
     ]
 
 
+def local_provider(name: str, threads: int) -> LocalProvider:
+    """A fresh provider for the built-in model `name` at `threads` llama.cpp threads."""
+    return LocalProvider(model_path(name), MODELS[name].label, threads)
+
+
 def tokens_per_second(events) -> float:
     generation = Ledger.from_events(events).role("generate")
     return generation.output_tokens / generation.seconds if generation.seconds else 0.0
+
+
+# Records, in the page, when the text being written changes: a MutationObserver costs the
+# browser nothing between redraws, where polling the page from here would cost it every time.
+OBSERVE_JS = f"""() => {{
+    const read = {LIVE_TEXT_JS};
+    window.__live = {{click: performance.now(), changes: []}};
+    let last = '';
+    new MutationObserver(() => {{
+        const text = read();
+        if (text !== last) {{ window.__live.changes.push([performance.now(), text]); last = text; }}
+    }}).observe(document.body, {{subtree: true, childList: true, characterData: true}});
+}}"""
 
 
 def watch(page, server: int) -> dict[str, float | None]:
@@ -103,28 +126,27 @@ def watch(page, server: int) -> dict[str, float | None]:
     longest wait for new text, and CPU seconds per second of run (server, chromium)."""
     browsers = chromium_pids()
     before = time.monotonic(), cpu_seconds([server]), cpu_seconds(browsers)
+    page.evaluate(OBSERVE_JS)
     page.get_by_role("button", name=re.compile(r"^Run\b")).click()
-    page.wait_for_function(f"/[A-Za-z0-9]/.test(({LIVE_TEXT_JS})())", timeout=120_000)
-    first = time.monotonic() - before[0]
-    last_text, last_change, longest = "", None, None
     stop = page.get_by_role("button", name=re.compile(r"^Stop\b"))
     deadline = time.monotonic() + 900
+    page.wait_for_timeout(1_000)
     while stop.is_enabled():  # the run is over when the page is redrawn with Stop disabled
         if time.monotonic() > deadline:
             raise TimeoutError("the run did not end within 900 s")
-        text = page.evaluate(f"({LIVE_TEXT_JS})()")
-        now = time.monotonic()
-        if not text:  # between levels nothing is being written: not a stall
-            last_text, last_change = "", None
-        elif text != last_text:
-            if last_change is not None and last_text:
-                longest = max(longest or 0.0, now - last_change)
-            last_text, last_change = text, now
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(1_000)
     seconds = time.monotonic() - before[0]
+    live = page.evaluate("() => window.__live")
+    changes = [(t / 1000, text) for t, text in live["changes"]]
+    click = live["click"] / 1000
+    worded = [t for t, text in changes if re.search(r"[A-Za-z0-9]", text)]
+    if not worded:
+        raise RuntimeError("no model text appeared on the page")
+    # Between levels nothing is being written (an empty panel): not a stall.
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(changes) if a[1] and b[1]]
     return {
-        "first": first,
-        "gap": longest,
+        "first": worded[0] - click,
+        "gap": max(gaps, default=None),
         "seconds": seconds,
         "server": (cpu_seconds([server]) - before[1]) / seconds,
         "chromium": (cpu_seconds(browsers) - before[2]) / seconds,
@@ -222,14 +244,22 @@ def main() -> None:
         store = RunStore(data)
         runs = [store.load_events(r.run_id) for r in store.list_runs(source="live")]
         seen = [tokens_per_second(events) for events in runs]
-        provider = choice.make()
-        verifier = make_verifier("arithmetic", provider)
-        alone = []
-        for events in runs:
-            problem = find_problem(f"curated:{events[0].problem_id.split(':')[-1]}")
-            budget = Budget(**{**events[0].budget})
-            strategy = STRATEGIES["beam_search"](problem, provider, verifier, budget)
-            alone.append(tokens_per_second(list(strategy)))
+        # Run start to the first NodeText: the server's part of the click-to-words wait.
+        written = [next(e.at for e in events if isinstance(e, NodeText)) for events in runs]
+        # No page: at the app's thread count (the same run), then at every core (the CLI's).
+        threads = [page_threads(), os.cpu_count() or 2] if args.provider == "local" else [0]
+        alone: dict[int, float] = {}
+        for count in dict.fromkeys(threads):
+            provider = local_provider(args.model, count) if count else choice.make()
+            verifier = make_verifier("arithmetic", provider)
+            speeds = []
+            for events in runs:
+                problem = find_problem(f"curated:{events[0].problem_id.split(':')[-1]}")
+                budget = Budget(**{**events[0].budget})
+                strategy = STRATEGIES["beam_search"](problem, provider, verifier, budget)
+                speeds.append(tokens_per_second(list(strategy)))
+            alone[count] = statistics.mean(speeds)
+            del provider, verifier
     print(f"{name}: beam search N=4 width 2 depth 2, {len(watched)} runs, page open")
     for problem, w in zip(problems, watched, strict=True):
         gap = "none seen" if w["gap"] is None else f"{w['gap']:.2f} s"
@@ -239,6 +269,9 @@ def main() -> None:
             f"chromium {w['chromium']:.2f}"
         )
     print(f"  click to first words: median {statistics.median(w['first'] for w in watched):.2f} s")
+    print(
+        f"  run start to first streamed text (server side): median {statistics.median(written):.2f} s"
+    )
     gaps = [w["gap"] for w in watched if w["gap"] is not None]
     print(f"  longest text wait: {f'{max(gaps):.2f} s' if gaps else 'none seen'}")
     for who in ("server", "chromium"):
@@ -252,10 +285,13 @@ def main() -> None:
             f" ms (CPU {statistics.median(cpu):.1f} ms), max {max(wall):.1f} ms; "
             f"{sum(cpu) / 1000 / sum(w['seconds'] for w in watched):.3f} CPU s per run second"
         )
-    print(
-        f"  tokens/s watched {statistics.mean(seen):.1f}, alone {statistics.mean(alone):.1f} "
-        f"({100 * (1 - statistics.mean(seen) / statistics.mean(alone)):+.0f}% while watched)"
-    )
+    watched_speed = statistics.mean(seen)
+    for count, speed in alone.items():
+        at = f" at {count} llama.cpp thread{'s' if count > 1 else ''}" if count else ""
+        print(
+            f"  tokens/s watched {watched_speed:.1f}, no page{at} {speed:.1f} "
+            f"({100 * (watched_speed / speed - 1):+.0f}% while watched)"
+        )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,13 @@ class ShownText:
         """Text added from now on comes from another call writing the same node."""
         self._raw.setdefault(node_id, [""]).append("")
 
+    def unseen(self) -> bool:
+        """Whether a node has written words and none of them has been shown yet."""
+        return any(
+            node_id not in self.shown and any(p.strip() for p in parts)
+            for node_id, parts in self._raw.items()
+        )
+
     def pending(self) -> Iterator[NodeText]:
         """A NodeText for every node with text not yet shown."""
         for node_id, parts in self._raw.items():
@@ -93,10 +100,14 @@ def streamed_call(
             r, i, text = item
             if r < len(node_ids) and i < len(node_ids[r]):
                 shown.add(node_ids[r][i], text)
-        if time.monotonic() - last >= STREAM_INTERVAL:
-            for event in list(shown.pending()):
+        # A node's first words go out at once (what a viewer waits for); later text at most
+        # every STREAM_INTERVAL.
+        if time.monotonic() - last >= STREAM_INTERVAL or shown.unseen():
+            events = list(shown.pending())
+            for event in events:
                 yield emit(event)
-            last = time.monotonic()
+            if events:
+                last = time.monotonic()
     for event in list(shown.pending()):
         yield emit(event)
     if "error" in outcome:

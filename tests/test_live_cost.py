@@ -128,3 +128,19 @@ def test_the_live_page_redraws_only_what_new_text_changed(fake_env, monkeypatch)
         more.set()
         release.set()
     assert at.session_state["live_worker"].join(30)
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (8, 7), (None, 1)])
+def test_the_app_leaves_a_core_to_the_page(monkeypatch, cores, threads):
+    import os
+
+    from core.providers.local import THREADS_ENV, page_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert page_threads() == threads
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    AppTest.from_file(str(APP), default_timeout=60).run()
+    assert os.environ[THREADS_ENV] == str(threads)  # the app's default, before any model loads
+    monkeypatch.setenv(THREADS_ENV, "3")
+    AppTest.from_file(str(APP), default_timeout=60).run()
+    assert os.environ[THREADS_ENV] == "3"  # a user's setting stands

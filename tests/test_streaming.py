@@ -212,3 +212,28 @@ def test_lead_ins_are_written_on_together_and_stream_into_their_own_nodes(pens, 
         assert any(p.text.startswith("\n\nStep") for p in pieces)  # the body's first piece
     spent = [e for e in events if isinstance(e, UsageRecorded) and e.node_id in leads]
     assert len(spent) == 4  # the lead-in's call and its body's, both charged to the node
+
+
+def test_a_nodes_first_words_go_out_at_once(monkeypatch):
+    """Later text waits for STREAM_INTERVAL; the first words, what a viewer waits for, do not."""
+    import threading
+
+    import strategies.streaming as streaming
+
+    monkeypatch.setattr(streaming, "STREAM_INTERVAL", 30.0)
+    released, waited_out = threading.Event(), []
+
+    class FirstWordsThenWaits(FakeProvider):
+        def generate_many(self, requests, on_text=None):
+            on_text(0, 0, "Step 1: ")
+            waited_out.append(not released.wait(10))
+            return super().generate_many(requests)
+
+    request = GenerationRequest((Message("user", "2 + 2?"),), n=1)
+    call = streaming.streamed_call(
+        FirstWordsThenWaits(), [request], [["n1"]], ShownText(), lambda e: e
+    )
+    assert next(call) == NodeText("n1", "Step 1:")
+    released.set()
+    rest = list(call)  # runs to the end: the call's remaining text, if any
+    assert waited_out == [False] and all(isinstance(e, NodeText) for e in rest)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # llama_cpp is imported when a model is loaded, not when this
     from core.providers.batched_engine import BatchedEngine
 
 N_CTX = 4096  # problem + a deep path + one step; more context costs memory for nothing here
-THREADS_ENV = "DELIBERATE_THREADS"
+THREADS_ENV = "DELIBERATE_THREADS"  # llama.cpp threads; default: every core (the app: page_threads)
 BATCHED_ENV = "DELIBERATE_BATCHED"  # 0: one high-level create_completion per sample, as before
 KV_BUDGET_ENV = "DELIBERATE_KV_MB"
 # The batched engine's KV cache: 43k tokens of the 0.5B, 18k of the 1.5B, enough for best-of-16
@@ -41,6 +41,17 @@ PRICE_ENV = "DELIBERATE_LOCAL_PRICE"  # "input,output" dollars per million token
 # An honest equivalent for a sub-1B model: what hosted APIs charge for their smallest models
 # (e.g. Llama-3.2-1B at about $0.02-0.05 per million tokens). Change it with DELIBERATE_LOCAL_PRICE.
 DEFAULT_PRICE = Price(input_per_million=0.03, output_per_million=0.06)
+
+
+def page_threads() -> int:
+    """The app's llama.cpp threads: one core fewer than the machine has, at least one.
+
+    llama.cpp's threads spin-wait for each other at every step, so a core taken by the browser
+    and the page's redraws stalls them all. Measured on 2 cores, the 0.5B writing beam search
+    with the live page open in Chromium (benchmarks/live_page.py): 2 threads 10.6 tokens/s,
+    1 thread 12.8, and with no page 24.6 and 14.3.
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def local_price() -> Price:
