@@ -143,10 +143,14 @@ def watch(page, server: int) -> dict[str, float | None]:
     if not worded:
         raise RuntimeError("no model text appeared on the page")
     # Between levels nothing is being written (an empty panel): not a stall.
-    gaps = [b[0] - a[0] for a, b in itertools.pairwise(changes) if a[1] and b[1]]
+    gaps = [(b[0] - a[0], a[1]) for a, b in itertools.pairwise(changes) if a[1] and b[1]]
+    # Once words are on the panel: the wait before a level's first words (its prompt being
+    # read) is counted above, under "first words", and in "gap" but not in "flow".
+    flowing = [gap for gap, text in gaps if re.search(r"[A-Za-z0-9]", text.replace("…", ""))]
     return {
         "first": worded[0] - click,
-        "gap": max(gaps, default=None),
+        "gap": max((gap for gap, _ in gaps), default=None),
+        "flow": max(flowing, default=None),
         "seconds": seconds,
         "server": (cpu_seconds([server]) - before[1]) / seconds,
         "chromium": (cpu_seconds(browsers) - before[2]) / seconds,
@@ -272,8 +276,9 @@ def main() -> None:
     print(
         f"  run start to first streamed text (server side): median {statistics.median(written):.2f} s"
     )
-    gaps = [w["gap"] for w in watched if w["gap"] is not None]
-    print(f"  longest text wait: {f'{max(gaps):.2f} s' if gaps else 'none seen'}")
+    for label, which in (("longest text wait", "gap"), ("once words show", "flow")):
+        gaps = [w[which] for w in watched if w[which] is not None]
+        print(f"  {label}: {f'{max(gaps):.2f} s' if gaps else 'none seen'}")
     for who in ("server", "chromium"):
         print(
             f"  CPU seconds per run second, {who}: {statistics.mean(w[who] for w in watched):.2f}"

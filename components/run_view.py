@@ -204,6 +204,13 @@ def render_live_run(
         st.fragment(run_every=TREE_SECONDS)(tree_tick)()
 
 
+def render_waiting_tree(question: str, key: str) -> None:
+    """Before a run: the problem alone, where its tree will grow. Drawn now, the chart also
+    loads the browser's plotly code before Run rather than during the run's first seconds (on
+    2 cores with the model writing, that load held the first words back about 3 s)."""
+    st.plotly_chart(build_tree_figure(ReasoningTree.of_problem(question)), key=key, width="stretch")
+
+
 def _elapsed_ms(start: tuple[float, float]) -> tuple[float, float]:
     """Milliseconds since `start` = (perf_counter, thread_time): (wall, this thread's CPU)."""
     return 1000 * (time.perf_counter() - start[0]), 1000 * (time.thread_time() - start[1])

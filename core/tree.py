@@ -36,6 +36,13 @@ class ReasoningTree:
         self.status = ""
 
     @classmethod
+    def of_problem(cls, question: str) -> ReasoningTree:
+        """The tree before its run: the problem alone."""
+        tree = cls()
+        tree.graph.nodes[ROOT]["text"] = question
+        return tree
+
+    @classmethod
     def from_events(cls, events: Iterable[Event]) -> ReasoningTree:
         tree = cls()
         for event in events:

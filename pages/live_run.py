@@ -7,7 +7,7 @@ from components.presenter import presenting, render_leave_button
 from components.problem_picker import render_problem_picker
 from components.remember import URL_BINDING
 from components.run_files import render_events_download, render_trace_export
-from components.run_view import cached_fold, render_live_run, render_run
+from components.run_view import cached_fold, render_live_run, render_run, render_waiting_tree
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
 from deliberate.worker import start_run
@@ -65,6 +65,8 @@ if running and worker.stopping:
 worker = st.session_state.get("live_worker")
 if worker is None:
     st.info("Choose a problem and a strategy, then press Run. The tree grows here as it thinks.")
+    if problem is not None:
+        render_waiting_tree(problem.question, "live_waiting_tree")
 elif running:
     render_live_run("live", worker.id, worker.events, lambda: worker.running, present)
 else:

@@ -74,6 +74,8 @@ def test_the_pages_folder_runs_through_app_py():
 
 def test_live_run_shows_tree_prm_chart_and_the_ledgers_costs(fake_env):
     at = start_app()
+    (waiting,) = charts(at)  # before Run: the problem alone, where the tree will grow
+    assert tree_nodes(waiting) == ["root"] and "24 muffins" in json.dumps(waiting)
     estimate = at.sidebar.info[0].value
     assert (
         estimate.startswith("4 beams of width 2, about ") and "seconds on this machine" in estimate
