@@ -195,6 +195,10 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
                     state="detached", timeout=600_000
                 )
                 for problem in problems:
+                    # Each run on a freshly loaded page: a first run, with nothing on the panel
+                    # from the run before (the address keeps the settings).
+                    page.reload()
+                    page.locator(".js-plotly-plot").first.wait_for()  # the problem's tree
                     page.get_by_label("Curated problem", exact=False).click()
                     page.get_by_role(
                         "option", name=problem.split(":")[1], exact=False

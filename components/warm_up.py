@@ -44,13 +44,13 @@ def render_warm_up(choice: ProviderChoice) -> None:
     if not choice.key.startswith("local:"):
         return
     thread = _warm_up(choice.key, choice)
-    if not thread.is_alive():
-        return
 
-    def note() -> None:  # polled, so that the note goes when the model is ready
+    def note() -> None:  # polled while loading, so that the note changes when the model is ready
         if thread.is_alive():
             st.caption("Loading the model in the background; a run started now waits for it.")
         else:
             st.caption("Model loaded.")
 
-    st.fragment(run_every=1.0)(note)()
+    # Drawn alike loaded or not: a note that went away would move everything below it, and
+    # Streamlit would redraw the Advanced expander there closed, under the user's cursor.
+    st.fragment(run_every=1.0 if thread.is_alive() else None)(note)()

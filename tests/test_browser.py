@@ -38,11 +38,14 @@ TREE_NODES_JS = """() => {
 # The text of the branches being written, as shown in the live panel (st.text elements after
 # the "Being written now" heading, up to the next heading).
 LIVE_TEXT_JS = """() => {
-    const heading = [...document.querySelectorAll('p, strong')]
-        .find(e => e.innerText.startsWith('Being written now'));
+    const headings = [...document.querySelectorAll('p, strong')];
+    const heading = headings.find(e => e.innerText.startsWith('Being written now'));
     if (!heading) return '';
+    const after = (a, b) => a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING;
+    const next = headings.find(
+        e => after(heading, e) && /^(Last finished steps|Why the search)/.test(e.innerText));
     const texts = [...document.querySelectorAll('[data-testid="stText"]')];
-    return texts.filter(t => heading.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING)
+    return texts.filter(t => after(heading, t) && (!next || after(t, next)))
         .map(t => t.innerText.trim()).join('\\n');
 }"""
 

@@ -106,3 +106,34 @@ def test_served_prm_fields_survive_choosing_another_verifier(fake_env):
     at.selectbox(key="set_verifier").set_value("served_prm").run()
     assert at.text_input(key="set_prm_url").value == "http://localhost:8001"
     assert at.text_input(key="set_prm_model").value == "Qwen/Qwen2.5-Math-PRM-7B"
+
+
+def warm_up_then_expander():
+    import threading
+
+    import streamlit as st
+
+    from components.warm_up import render_warm_up
+    from core.providers.choice import ProviderChoice
+    from core.providers.fake import FakeProvider
+
+    loaded = st.session_state.setdefault("loaded", threading.Event())
+    make = lambda: loaded.wait(30) and FakeProvider()  # noqa: E731 - a model that loads on cue
+    render_warm_up(ProviderChoice("local:slow", "Local: slow", "slow", None, make))
+    with st.expander("Advanced"):
+        st.slider("N", 1, 8, 4)
+
+
+def test_the_sidebar_keeps_its_shape_when_the_model_finishes_loading():
+    """A note that went away moved the Advanced expander, which Streamlit then redrew closed
+    under the user's cursor (the browser test's slider presses failed on it)."""
+    at = AppTest.from_function(warm_up_then_expander, default_timeout=30).run()
+    loading = [element.type for element in at.main]
+    assert "Loading the model" in at.caption[0].value
+    at.session_state["loaded"].set()
+    for _ in range(50):  # the warm-up thread ends in a moment
+        at.run()
+        if at.caption[0].value == "Model loaded.":
+            break
+    assert at.caption[0].value == "Model loaded."
+    assert [element.type for element in at.main] == loading
