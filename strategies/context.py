@@ -111,12 +111,6 @@ class RunContext(Scoring):
         node = self.tree.graph.nodes[node_id]
         return node.get("answer") is not None or not node["text"]
 
-    def call(self, request: GenerationRequest) -> Steps[list[Completion]]:
-        completions, stopped = yield from self.call_many([request])
-        if stopped is not None:
-            raise stopped
-        return completions[0]
-
     def stopped_message(self) -> str:
         steps = sum(
             1 for n in self.tree.graph if n != ROOT and not self.tree.graph.nodes[n]["writing"]

@@ -47,8 +47,14 @@ def native_thinking(ctx: RunContext) -> Steps[Choice]:
         reasoning_effort=effort,
         thinking_tokens=thinking,
     )
-    (completion,) = yield from ctx.call(request)
-    (node,) = yield from ctx.add_nodes(ROOT, [[completion]], "answer", whole_answer=True)
+    starts = ctx.starts(ROOT, 1, "answer")  # the node is drawn as the call goes out
+    answers, stopped = yield from ctx.call_many([request], [starts])
+    if stopped is not None:
+        raise stopped
+    (completion,) = answers[0]
+    (node,) = yield from ctx.add_nodes(
+        ROOT, [[completion]], "answer", whole_answer=True, node_ids=[starts[0].node_id]
+    )
     yield ctx.status(f"thought for {completion.usage.reasoning_tokens:,} hidden tokens")
     yield from ctx.score_samples([node])
     return Choice(

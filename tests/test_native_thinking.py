@@ -87,3 +87,18 @@ def test_the_spending_cap_stops_before_the_call(pens, arithmetic):
         events = run(provider, pens, arithmetic, budget)
     assert server.received == []  # o3 writing 1,280 tokens could cost more than $0.001
     assert events[-1].reason == "spend_cap"
+
+
+def test_the_answer_streams_into_a_node_drawn_when_the_call_goes_out(pens, arithmetic):
+    from core.events import NodeStarted, NodeText
+    from core.providers.fake import FakeProvider
+    from tests.test_streaming import check_streaming
+
+    class Thinking(FakeProvider):
+        native_thinking = True
+
+    events = run(Thinking(lambda request, index: ANSWER), pens, arithmetic)
+    kinds = [type(e) for e in events if isinstance(e, (NodeStarted, NodeText, NodeAdded))]
+    assert kinds[0] is NodeStarted and NodeText in kinds and kinds[-1] is NodeAdded
+    (node,) = [e for e in events if isinstance(e, NodeAdded)]
+    assert check_streaming(events) == {node.node_id: ANSWER} and node.answer == "29"
