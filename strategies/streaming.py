@@ -2,9 +2,9 @@
 
 The strategy is a generator driven by the run's thread; a streaming provider call blocks. So the
 call runs in a helper thread that puts each piece of new text on a queue, and the generator
-turns the queue into NodeText events, at most one per node every STREAM_INTERVAL seconds, until
-the call returns. The events stay one stream: the tree, the ledger, the store and the page fold
-them like any other.
+turns the queue into NodeText events: a node's first words at once, then at most one per node
+every STREAM_INTERVAL seconds, until the call returns. The events stay one stream: the tree, the
+ledger, the store and the page fold them like any other.
 """
 
 from __future__ import annotations
@@ -40,16 +40,12 @@ class ShownText:
         """Text added from now on comes from another call writing the same node."""
         self._raw.setdefault(node_id, [""]).append("")
 
-    def unseen(self) -> bool:
-        """Whether a node has written words and none of them has been shown yet."""
-        return any(
-            node_id not in self.shown and any(p.strip() for p in parts)
-            for node_id, parts in self._raw.items()
-        )
-
-    def pending(self) -> Iterator[NodeText]:
-        """A NodeText for every node with text not yet shown."""
+    def pending(self, first_words_only: bool = False) -> Iterator[NodeText]:
+        """A NodeText for every node with text not yet shown (only those that have shown
+        nothing yet, with `first_words_only`)."""
         for node_id, parts in self._raw.items():
+            if first_words_only and node_id in self.shown:
+                continue
             visible = "\n\n".join(p.strip() for p in parts if p.strip())
             shown = self.shown.get(node_id, "")
             if len(visible) > len(shown) and visible.startswith(shown):
@@ -100,14 +96,13 @@ def streamed_call(
             r, i, text = item
             if r < len(node_ids) and i < len(node_ids[r]):
                 shown.add(node_ids[r][i], text)
-        # A node's first words go out at once (what a viewer waits for); later text at most
+        # A node's first words go out at once (what a viewer waits for); the rest at most
         # every STREAM_INTERVAL.
-        if time.monotonic() - last >= STREAM_INTERVAL or shown.unseen():
-            events = list(shown.pending())
-            for event in events:
-                yield emit(event)
-            if events:
-                last = time.monotonic()
+        due = time.monotonic() - last >= STREAM_INTERVAL
+        for event in list(shown.pending(first_words_only=not due)):
+            yield emit(event)
+        if due:
+            last = time.monotonic()
     for event in list(shown.pending()):
         yield emit(event)
     if "error" in outcome:

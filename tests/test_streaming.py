@@ -237,3 +237,29 @@ def test_a_nodes_first_words_go_out_at_once(monkeypatch):
     released.set()
     rest = list(call)  # runs to the end: the call's remaining text, if any
     assert waited_out == [False] and all(isinstance(e, NodeText) for e in rest)
+
+
+def test_another_nodes_first_words_do_not_hurry_the_text_already_shown(monkeypatch):
+    import threading
+
+    import strategies.streaming as streaming
+
+    monkeypatch.setattr(streaming, "STREAM_INTERVAL", 30.0)
+    shown_first, second_out = threading.Event(), threading.Event()
+
+    class TwoNodes(FakeProvider):
+        def generate_many(self, requests, on_text=None):
+            on_text(0, 0, "Step 1: ")
+            shown_first.wait(10)
+            on_text(0, 0, "3 × 7 ")
+            on_text(0, 1, "Step 1: ")
+            second_out.wait(10)
+            return super().generate_many(requests)
+
+    request = GenerationRequest((Message("user", "2 + 2?"),), n=2)
+    call = streaming.streamed_call(TwoNodes(), [request], [["n1", "n2"]], ShownText(), lambda e: e)
+    assert next(call) == NodeText("n1", "Step 1:")
+    shown_first.set()
+    assert next(call) == NodeText("n2", "Step 1:")  # n1's new words wait for the interval
+    second_out.set()
+    assert NodeText("n1", " 3 × 7") in list(call)
