@@ -3,12 +3,16 @@ System 1, greedy chain of thought, majority vote, pass@N, and best-of-N selectio
 offline verifier and combination, with tokens and seconds.
 
 .venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-0.5b            # 40 problems, N=8
-.venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-1.5b --greedy-only
+.venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-1.5b --size 20 --greedy-only
+.venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-1.5b --size 20 --samples-only
 
 The samples are written once, by the CLI's `batch` (direct, chain_of_thought and best_of_n at
-the default sampling settings, confidence recorded), into OUT/MODEL/ (a run store). Ctrl-C keeps the runs finished so far;
-`--resume BATCH_ID` (printed at the start) adds the rest. Every verifier then re-scores the same stored samples (`deliberate.audit`), so
-they are compared on identical candidates; only the program checker calls the model again (one
+the default sampling settings, confidence recorded), into OUT/MODEL/ (a run store); every batch
+in that store is read, so a later batch adds strategies. Where a store has self-consistency runs
+and no best-of-N ones (`benchmarks/adaptive.py` writes them, N=16), their first N samples are
+the candidates. Ctrl-C keeps the runs finished so far; `--resume BATCH_ID` (printed at the
+start) adds the rest. Every verifier then re-scores the same stored samples (`deliberate.audit`),
+so they are compared on identical candidates; only the program checker calls the model again (one
 program per problem), and its tokens and seconds are added to its rows. Best-of-N picks either
 the highest path score (ties: the earlier sample) or the score-weighted vote of the answers
 (search-and-learn's weighted best-of-N).
@@ -27,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.events import AnswerChosen, Event, RunStarted, UsageRecorded
+from core.events import AnswerChosen, Event, NodeAdded, RunStarted, UsageRecorded
 from core.providers import registry
 from core.providers.base import Completion, Provider
 from core.verifiers.arithmetic import ArithmeticChecker
@@ -52,6 +56,7 @@ def generate(args: argparse.Namespace, folder: Path) -> None:
     else:
         command += ["--set", "gsm_symbolic", "--set-seed", "0", "--size", str(args.size)]
         strategies = STRATEGIES[:2] if args.greedy_only else STRATEGIES
+        strategies = STRATEGIES[2:] if args.samples_only else strategies
         command += ["--strategies", ",".join(strategies), "--budgets", str(args.n)]
         command += ["--verifier", "confidence"]  # records every sample's token confidence
     command += ["--out", str(folder / "rows.csv")]
@@ -98,13 +103,38 @@ def usage(runs: Sequence[Sequence[Event]], role: str) -> tuple[int, float]:
 
 
 def stored_runs(folder: Path) -> list[list[Event]]:
-    """The runs of the newest batch in the folder's store, finished so far."""
+    """The runs finished so far in every batch of the folder's store; where two batches ran the
+    same strategy on a problem, the newer one's run."""
     store = RunStore(folder / "store")
-    batches = store.list_batches()
-    if not batches:
-        return []
-    newest = max(batches, key=lambda b: b.created)
-    return [store.load_events(i) for i in store.batch_run_ids(newest.batch_id) if i]
+    newest: dict[tuple[str, str], list[Event]] = {}
+    for batch in sorted(store.list_batches(), key=lambda b: b.created):
+        for run_id in store.batch_run_ids(batch.batch_id):
+            if run_id:
+                run = store.load_events(run_id)
+                started = run[0]
+                assert isinstance(started, RunStarted)
+                newest[started.problem_id or started.question, started.strategy] = run
+    return list(newest.values())
+
+
+def first_samples(run: Sequence[Event], n: int) -> list[Event]:
+    """The run as if it had stopped after its first `n` samples (samples are drawn independently,
+    so the first n of self-consistency's 16 are an honest N=n sample set)."""
+    samples = [e.node_id for e in run if isinstance(e, NodeAdded) and e.role == "sample"]
+    dropped = set(samples[n:])
+    return [e for e in run if getattr(e, "node_id", None) not in dropped]
+
+
+def generated(runs: Sequence[Sequence[Event]]) -> tuple[int, float]:
+    """Generated tokens of the samples each run kept, and the seconds of its generation calls
+    pro-rated to those tokens."""
+    tokens = seconds = 0.0
+    for run in runs:
+        kept = sum(e.output_tokens for e in run if isinstance(e, NodeAdded))
+        written, spent = usage([run], "generate")
+        tokens += kept
+        seconds += spent * min(1.0, kept / written) if written else 0.0
+    return round(tokens), seconds
 
 
 def report(runs: Sequence[Sequence[Event]], n: int, provider: Provider | None, judge: bool) -> str:
@@ -113,7 +143,10 @@ def report(runs: Sequence[Sequence[Event]], n: int, provider: Provider | None, j
         started = run[0]
         assert isinstance(started, RunStarted)
         by_problem[started.problem_id or started.question][started.strategy] = run
-    wanted = {strategy for runs in by_problem.values() for strategy in runs}
+    found = {strategy for runs in by_problem.values() for strategy in runs}
+    # Samples: best-of-N's, else self-consistency's first n (benchmarks/adaptive.py's runs)
+    sampled = next((s for s in ("best_of_n", "self_consistency") if s in found), None)
+    wanted = {"direct", "chain_of_thought"} | ({sampled} if sampled else set())
     done = [runs for runs in by_problem.values() if wanted <= set(runs)]
     if not done:
         return "no problem has every strategy finished yet"
@@ -132,10 +165,10 @@ def report(runs: Sequence[Sequence[Event]], n: int, provider: Provider | None, j
     for strategy, label in (("direct", "System 1 (direct)"), ("chain_of_thought", "greedy CoT")):
         runs = [r[strategy] for r in done]
         row(label, sum(chosen_right(r) for r in runs), *usage(runs, "generate"))
-    if "best_of_n" not in wanted:
+    if sampled is None:
         return "\n".join(lines)
-    samples = [r["best_of_n"] for r in done]
-    tokens, seconds = usage(samples, "generate")
+    samples = [first_samples(r[sampled], n) for r in done]
+    tokens, seconds = generated(samples)
     plain = [candidates(run, None) for run in samples]
     majority = [vote(found, {c.node_id: 1.0 for c in found}) for found in plain]
     row(f"majority vote @{n}", sum(bool(c and c.correct) for c in majority), tokens, seconds)
@@ -181,6 +214,9 @@ def main() -> None:
     parser.add_argument("--resume", help="the batch id to complete (printed when it started)")
     parser.add_argument(
         "--greedy-only", action="store_true", help="System 1 and greedy CoT, no samples"
+    )
+    parser.add_argument(
+        "--samples-only", action="store_true", help="best-of-N samples only (greedy rows stored)"
     )
     parser.add_argument("--report-only", action="store_true", help="no new samples")
     parser.add_argument(

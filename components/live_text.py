@@ -32,6 +32,7 @@ class LiveEntry:
     depth: int
     text: str  # for a branch being written, its newest words
     score: float | None = None
+    thinking: bool = False  # the text is the model's thinking: it has written no answer yet
 
 
 def node_label(text: str, writing: bool = False) -> str:
@@ -54,6 +55,8 @@ def build_live_text(tree: ReasoningTree) -> tuple[list[LiveEntry], list[LiveEntr
     g = tree.graph
     writing = [
         LiveEntry(n, g.nodes[n]["depth"], _tail(g.nodes[n]["text"]))
+        if g.nodes[n]["text"].strip() or not g.nodes[n]["thinking"].strip()
+        else LiveEntry(n, g.nodes[n]["depth"], _tail(g.nodes[n]["thinking"]), thinking=True)
         for n in reversed(tree.writing())
     ]
     finished = [n for n in g if n != ROOT and not g.nodes[n].get("writing") and g.nodes[n]["text"]]
@@ -94,7 +97,8 @@ def render_live_text(tree: ReasoningTree) -> None:
     if writing:
         st.markdown(f"**Being written now** ({len(writing)})")
         for entry in writing:
-            st.caption(f"{entry.node_id} · depth {entry.depth}")
+            thinking = " · thinking (not yet answering)" if entry.thinking else ""
+            st.caption(f"{entry.node_id} · depth {entry.depth}{thinking}")
             st.text(entry.text or "…")
     elif tree.finished is None:
         st.caption("Waiting for the model's first words…")

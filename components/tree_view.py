@@ -86,6 +86,11 @@ def greyed_nodes(tree: ReasoningTree) -> set[str]:
     return grey
 
 
+def _shown_text(data: dict) -> str:
+    """A node's text; while it is written and has none yet, its thinking so far."""
+    return data["text"] or (data.get("thinking", "") if data.get("writing") else "")
+
+
 @lru_cache(maxsize=8192)
 def _label(text: str, writing: bool) -> str:
     """The node's label, made inert for plotly's text, which renders a subset of HTML."""
@@ -249,7 +254,9 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
             "showlegend": False,
             "x": np.array([pos[n][0] for n in steps], dtype=float),
             "y": np.array([pos[n][1] + LABEL_OFFSET for n in steps], dtype=float),
-            "text": [_label(g.nodes[n]["text"], bool(g.nodes[n].get("writing"))) for n in steps],
+            "text": [
+                _label(_shown_text(g.nodes[n]), bool(g.nodes[n].get("writing"))) for n in steps
+            ],
             "textposition": "middle center",
             "textfont": {
                 "size": 11 if len(steps) <= 40 else 9,

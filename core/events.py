@@ -59,6 +59,10 @@ class NodeText(Event):
     node_id: str
     text: str
     at: float | None = None  # seconds since the run started: replays keep the recorded pace
+    # The text is the model's thinking (Anthropic's thinking deltas, a reasoning model's
+    # reasoning_content), shown growing while the node is written; NodeAdded's `thinking`
+    # replaces it. False: the node's own text.
+    thinking: bool = False
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ class ReasoningTree:
                 node = self._node(event.node_id)
                 if not node["writing"]:
                     raise ValueError(f"text for node {event.node_id}, which is not being written")
-                node["text"] += event.text
+                node["thinking" if event.thinking else "text"] += event.text
             case NodeAdded():
                 if event.node_id not in g or not g.nodes[event.node_id]["writing"]:
                     self._add(event.node_id, event.parent_id, event.role, writing=False)

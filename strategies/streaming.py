@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 
 from core.events import Event, NodeText
-from core.providers.base import Completion, GenerationRequest, Provider
+from core.providers.base import Completion, GenerationRequest, Provider, Thinking
 
 STREAM_INTERVAL = 0.25  # seconds: about four text events a second per node being written
 
@@ -31,8 +31,14 @@ class ShownText:
     def __init__(self) -> None:
         self._raw: dict[str, list[str]] = {}
         self.shown: dict[str, str] = {}
+        self._thinking: dict[str, str] = {}  # streamed thinking; shown as it came
+        self._thought: dict[str, int] = {}  # how much of it has been shown
 
     def add(self, node_id: str, text: str) -> None:
+        """New text of the node; a `Thinking` piece is new text of its thinking."""
+        if isinstance(text, Thinking):
+            self._thinking[node_id] = self._thinking.get(node_id, "") + text
+            return
         parts = self._raw.setdefault(node_id, [""])
         parts[-1] += text
 
@@ -43,8 +49,15 @@ class ShownText:
     def pending(self, first_words_only: bool = False) -> Iterator[NodeText]:
         """A NodeText for every node with text not yet shown (only those that have shown
         nothing yet, with `first_words_only`)."""
+        for node_id, thinking in self._thinking.items():
+            if first_words_only and (node_id in self._thought or node_id in self.shown):
+                continue
+            told = self._thought.get(node_id, 0)
+            if len(thinking) > told:
+                self._thought[node_id] = len(thinking)
+                yield NodeText(node_id, thinking[told:], thinking=True)
         for node_id, parts in self._raw.items():
-            if first_words_only and node_id in self.shown:
+            if first_words_only and (node_id in self.shown or node_id in self._thought):
                 continue
             visible = "\n\n".join(p.strip() for p in parts if p.strip())
             shown = self.shown.get(node_id, "")
@@ -56,6 +69,8 @@ class ShownText:
         """The final text's part not yet shown, if what was shown is its beginning."""
         shown = self.shown.pop(node_id, None)
         self._raw.pop(node_id, None)
+        self._thinking.pop(node_id, None)  # NodeAdded's thinking replaces what was shown
+        self._thought.pop(node_id, None)
         if shown is None or not final.startswith(shown) or final == shown:
             return None
         return NodeText(node_id, final[len(shown) :])

@@ -4,7 +4,13 @@ from collections import defaultdict
 
 import pytest
 
-from core.providers.base import GenerationRequest, ProviderError, Usage
+from components.live_text import build_live_text
+from core.budget import Budget
+from core.events import NodeAdded, NodeText
+from core.providers.base import GenerationRequest, ProviderError, Thinking, Usage
+from core.tree import ReasoningTree
+from strategies.native_thinking import native_thinking
+from strategies.runner import run_strategy
 from tests.fake_api_server import FakeApiServer, Reply
 from tests.test_anthropic_provider import QUESTION, claude, message
 
@@ -53,10 +59,13 @@ def test_text_and_thinking_stream_and_match_the_plain_call():
         )
         (plain,) = claude(server).generate_many([request])
     assert server.payloads[0]["stream"] is True
+    text = [p for p in pieces[(0, 0)] if not isinstance(p, Thinking)]
+    thought = [p for p in pieces[(0, 0)] if isinstance(p, Thinking)]
     # Text past the stop sequence, which is applied here, is never shown.
-    assert "".join(pieces[(0, 0)]) == "Step 1: 2 + 2 = 4." == streamed[0].text == plain[0].text
-    assert len(pieces[(0, 0)]) >= 2
-    assert streamed[0].thinking == plain[0].thinking == "2 and 2 make 4."
+    assert "".join(text) == "Step 1: 2 + 2 = 4." == streamed[0].text == plain[0].text
+    assert len(text) >= 2
+    assert "".join(thought) == streamed[0].thinking == plain[0].thinking == "2 and 2 make 4."
+    assert pieces[(0, 0)].index(thought[0]) == 0  # the thinking streams before the answer
     assert streamed[0].usage == plain[0].usage == Usage(50, 40, 30, 25)
 
 
@@ -77,3 +86,28 @@ def test_a_stream_cut_short_is_not_taken_for_a_whole_reply():
         pytest.raises(ProviderError, match="ended before the reply was complete"),
     ):
         claude(server).generate_many([request], lambda r, i, text: None)
+
+
+def test_native_thinking_shows_its_thinking_growing_on_its_node(pens, arithmetic):
+    budget = Budget(n=4, max_depth=4, step_tokens=64)
+    with FakeApiServer(respond) as server:
+        events = list(
+            run_strategy(
+                "native_thinking", native_thinking, pens, claude(server), arithmetic, budget
+            )
+        )
+    texts = [e for e in events if isinstance(e, NodeText)]
+    thought = [e for e in texts if e.thinking]
+    assert texts[0] in thought  # the thinking shows before any of the answer
+    assert "".join(e.text for e in thought) == "2 and 2 make 4."
+    (node,) = [e for e in events if isinstance(e, NodeAdded)]
+    assert {e.node_id for e in texts} == {node.node_id}
+    assert "".join(e.text for e in texts if not e.thinking) == node.text
+    # Mid-run, the panel shows the thinking of the node being written.
+    tree = ReasoningTree()
+    for event in events[: events.index(thought[-1]) + 1]:
+        tree.apply(event)
+    (entry,) = build_live_text(tree)[0]
+    assert entry.thinking and entry.text == "2 and 2 make 4."
+    tree = ReasoningTree.from_events(events)
+    assert tree.graph.nodes[node.node_id]["thinking"] == node.thinking == "2 and 2 make 4."

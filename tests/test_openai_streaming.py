@@ -7,7 +7,14 @@ import pytest
 
 from core.budget import Budget
 from core.events import NodeText, UsageRecorded
-from core.providers.base import GenerationRequest, Message, Price, ProviderError, Usage
+from core.providers.base import (
+    GenerationRequest,
+    Message,
+    Price,
+    ProviderError,
+    Thinking,
+    Usage,
+)
 from core.providers.openai_api import OpenAICompatibleProvider
 from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply
@@ -141,3 +148,19 @@ def test_a_reasoning_server_gets_the_thinking_budget_and_a_refused_field_is_drop
     assert "thinking_token_budget" not in server.payloads[1]
     assert server.payloads[1]["thinking_budget_tokens"] == 600
     assert completion.thinking == "two and two"
+
+
+def test_a_reasoning_servers_thinking_streams_as_thinking_before_its_answer():
+    """reasoning_content deltas (llama.cpp, vLLM, DeepSeek) are the thinking, not the answer."""
+    reasoning = ["Two and ", "two make four."]
+    items = sse()
+    items[1:1] = [chunk([{"index": 0, "delta": {"reasoning_content": r}}]) for r in reasoning]
+    pieces = []
+    with FakeApiServer(lambda p, n: Reply(stream=items, chunk_delay=0.01)) as server:
+        (streamed,) = provider(server).generate_many(
+            [GenerationRequest(QUESTION, max_tokens=64)], lambda r, i, text: pieces.append(text)
+        )
+    assert pieces[:2] == reasoning and all(isinstance(p, Thinking) for p in pieces[:2])
+    assert not any(isinstance(p, Thinking) for p in pieces[2:])
+    assert "".join(pieces[2:]) == streamed[0].text == "".join(PIECES)
+    assert streamed[0].thinking == "".join(reasoning)

@@ -14,7 +14,7 @@ from core.events import (
     from_json_lines,
     to_json_line,
 )
-from core.providers.base import GenerationRequest, Message, ProviderError
+from core.providers.base import GenerationRequest, Message, ProviderError, Thinking
 from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
 from strategies import STRATEGIES
@@ -263,3 +263,25 @@ def test_another_nodes_first_words_do_not_hurry_the_text_already_shown(monkeypat
     assert next(call) == NodeText("n2", "Step 1:")  # n1's new words wait for the interval
     second_out.set()
     assert NodeText("n1", " 3 × 7") in list(call)
+
+
+def test_thinking_streams_apart_from_the_text_and_the_fold_keeps_it_apart():
+    shown = ShownText()
+    shown.add("n1", Thinking("First, 48 / 2"))
+    (first,) = shown.pending(first_words_only=True)  # thinking is the node's first words
+    assert first == NodeText("n1", "First, 48 / 2", thinking=True)
+    shown.add("n1", Thinking(" = 24."))
+    shown.add("n1", "She sold 72.")
+    assert list(shown.pending(first_words_only=True)) == []  # the rest waits its turn
+    assert list(shown.pending()) == [
+        NodeText("n1", " = 24.", thinking=True),
+        NodeText("n1", "She sold 72."),
+    ]
+    tree = ReasoningTree()
+    tree.apply(NodeStarted("n1", "root", "answer"))
+    tree.apply(first)
+    assert tree.graph.nodes["n1"]["thinking"] == "First, 48 / 2"
+    assert tree.graph.nodes["n1"]["text"] == ""
+    assert shown.rest("n1", "She sold 72.") is None
+    tree.apply(NodeAdded("n1", "root", "She sold 72.", "answer", thinking="48 / 2 = 24."))
+    assert tree.graph.nodes["n1"]["thinking"] == "48 / 2 = 24."

@@ -28,6 +28,7 @@ from core.providers.base import (
     GenerationRequest,
     Message,
     Price,
+    Thinking,
     Usage,
 )
 from core.providers.keys import require_key
@@ -165,8 +166,7 @@ class AnthropicProvider(ApiProvider):
                 for field in ("text", "thinking"):
                     if isinstance(text := delta.get(field), str):
                         block[field] = (block.get(field) or "") + text
-                        if field == "text":
-                            piece(0, text)
+                        piece(0, text if field == "text" else Thinking(text))
             elif kind == "message_delta":
                 message["stop_reason"] = data["delta"].get("stop_reason")
                 usage = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}

@@ -35,6 +35,7 @@ from core.providers.base import (
     Provider,
     ProviderError,
     TextSink,
+    Thinking,
     Usage,
 )
 from core.providers.keys import ApiKey, redact
@@ -75,13 +76,17 @@ def stop_filtered(
     sink: Callable[[int, str], None], stops: Sequence[str]
 ) -> Callable[[int, str], None]:
     """`sink` fed only text before the first stop sequence, as `cut_at_stops` will cut the
-    reply; a stop's first characters are held back until they cannot start one."""
+    reply; a stop's first characters are held back until they cannot start one. Thinking
+    pieces pass as they are: stops apply to the answer."""
     stops = [s for s in stops if s]
     hold = max((len(s) for s in stops), default=1) - 1
     texts: dict[int, str] = {}
     sent: dict[int, int] = {}
 
     def feed(index: int, text: str) -> None:
+        if isinstance(text, Thinking):
+            sink(index, text)
+            return
         # Leading whitespace goes, as it will from the reply (a continued step opens with the
         # blank line a stripped prefill left out): a stop there is not a stop.
         whole = texts[index] = (texts.get(index, "") + text).lstrip()

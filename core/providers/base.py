@@ -9,8 +9,15 @@ from functools import partial
 
 from core.confidence import ConfidenceStop, TokenConfidence
 
-# Streaming: new text of sample `index` of request `request` (positions in the call's lists).
+# Streaming: new text of sample `index` of request `request` (positions in the call's lists);
+# a Thinking piece is the model's thinking, any other str its answer.
 TextSink = Callable[[int, int, str], None]
+
+
+class Thinking(str):
+    """A streamed piece of the model's thinking (not its answer), handed to the same TextSink."""
+
+
 STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-learn
 
 

@@ -25,7 +25,14 @@ import openai
 
 from core.confidence import ConfidenceStop, TokenConfidence, token_confidence
 from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
-from core.providers.base import Completion, GenerationRequest, Price, ProviderError, Usage
+from core.providers.base import (
+    Completion,
+    GenerationRequest,
+    Price,
+    ProviderError,
+    Thinking,
+    Usage,
+)
 from core.providers.keys import ApiKey, find_key, require_key
 from core.providers.prices import PriceQuote, lookup_price
 
@@ -164,6 +171,8 @@ class OpenAIProvider(ApiProvider):
                         message[field] = (message.get(field) or "") + text
                         if field == "content":
                             piece(i, text)
+                        elif field != "refusal":
+                            piece(i, Thinking(text))
                 if logprobs := (part.get("logprobs") or {}).get("content"):
                     choice.setdefault("logprobs", {"content": []})["content"] += logprobs
                 choice["finish_reason"] = part.get("finish_reason") or choice["finish_reason"]
