@@ -1,0 +1,207 @@
+"""Spend thinking where it pays (issue 15 §5): on reasoning-gym `gsm_symbolic` (seed 0), N=16,
+self-consistency at 4, 8 and 16 samples against adaptive self-consistency, early-stopping
+self-consistency and compute_optimal, with problems solved, generated tokens and seconds.
+
+.venv/bin/python benchmarks/adaptive.py                    # the 1.5B, 20 problems
+.venv/bin/python benchmarks/adaptive.py --report-only      # the stored runs only
+
+The runs go into benchmark-data/verifiers/MODEL/ (the store `benchmarks/verifiers.py` reads): that
+script's greedy rows are the single-sample strategies here, and it re-scores these samples for its
+best-of-8 table. Self-consistency at 4 and 8 is the vote of the first 4 or 8 of its 16 samples
+(drawn independently, so an honest smaller run; tokens are those samples', seconds pro-rated).
+Seconds are the model calls' own. The last table sets the smaller model thinking against the
+bigger one answering at once, on the problems both stores hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.verifiers import first_samples, generated, stored_runs, usage, vote
+from core.events import AnswerChosen, DifficultyJudged, Event, NodeAdded, RunStarted
+from deliberate.audit import candidates
+
+ROOT = Path(__file__).resolve().parent.parent
+ADAPTIVE = ("adaptive_consistency", "early_stopping_consistency", "compute_optimal")
+STRATEGIES = ("self_consistency", *ADAPTIVE)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    solved: int
+    tokens: float  # generated tokens per problem
+    seconds: float  # model seconds per problem
+    samples: float | None = None  # samples drawn per problem
+
+
+def by_problem(runs: Sequence[Sequence[Event]]) -> dict[str, dict[str, Sequence[Event]]]:
+    found: dict[str, dict[str, Sequence[Event]]] = {}
+    for run in runs:
+        started = run[0]
+        assert isinstance(started, RunStarted)
+        found.setdefault(started.problem_id or started.question, {})[started.strategy] = run
+    return found
+
+
+def solved(run: Sequence[Event]) -> bool:
+    return any(isinstance(e, AnswerChosen) and e.correct for e in run)
+
+
+def sampled(run: Sequence[Event]) -> int:
+    return sum(isinstance(e, NodeAdded) and e.role == "sample" for e in run)
+
+
+def whole(name: str, runs: list[Sequence[Event]], one: bool = False) -> Row:
+    """A strategy as it ran: its own chosen answer, every generation call's tokens and seconds;
+    `one`: a single generation, not samples."""
+    tokens, seconds = usage(runs, "generate")
+    total = len(runs)
+    mean = 1.0 if one else sum(sampled(r) for r in runs) / total
+    return Row(name, sum(map(solved, runs)), tokens / total, seconds / total, mean)
+
+
+def voted(k: int, runs: list[Sequence[Event]]) -> Row:
+    """Self-consistency with the first `k` of each run's samples."""
+    cut = [first_samples(r, k) for r in runs]
+    picks = [vote(found, {c.node_id: 1.0 for c in found}) for found in map(candidates, cut)]
+    tokens, seconds = generated(cut)
+    total = len(runs)
+    right = sum(bool(c and c.correct) for c in picks)
+    return Row(f"self-consistency @{k}", right, tokens / total, seconds / total, float(k))
+
+
+def table(rows: Sequence[Row], total: int) -> list[str]:
+    lines = [f"{'method':<36}{'solved':>8}{'samples':>9}{'tokens/problem':>16}{'seconds':>9}"]
+    for r in rows:
+        samples = "" if r.samples is None else f"{r.samples:.1f}"
+        lines.append(
+            f"{r.name:<36}{r.solved:>4}/{total:<3}{samples:>9}{r.tokens:>16.0f}{r.seconds:>9.1f}"
+        )
+    return lines
+
+
+def report(folder: Path, n: int) -> str:
+    problems = by_problem(stored_runs(folder))
+    done = [runs for runs in problems.values() if set(STRATEGIES) <= set(runs)]
+    if not done:
+        return "no problem has every strategy finished yet"
+    total = len(done)
+    rows: list[Row] = []
+    for strategy, label in (("direct", "System 1 (direct)"), ("chain_of_thought", "greedy CoT")):
+        if all(strategy in r for r in done):
+            rows.append(whole(label, [r[strategy] for r in done], one=True))
+    fixed_sc = [voted(k, [r["self_consistency"] for r in done]) for k in (4, 8) if k < n]
+    rows += fixed_sc
+    sc = whole(f"self-consistency @{n}", [r["self_consistency"] for r in done])
+    rows.append(sc)
+    fixed = list(rows)
+    adaptive = {s: whole(s, [r[s] for r in done]) for s in ADAPTIVE}
+    rows += adaptive.values()
+    lines = [f"{total} problems (every strategy finished on each), N={n}", "", *table(rows, total)]
+
+    bins = Counter(
+        (e.bin, e.strategy, e.n)
+        for r in done
+        for e in r["compute_optimal"]
+        if isinstance(e, DifficultyJudged)
+    )
+    lines += [
+        "",
+        "compute_optimal's probe: "
+        + ", ".join(
+            f"{bin_} -> {strategy} N={k}: {count}"
+            for (bin_, strategy, k), count in sorted(bins.items())
+        ),
+    ]
+
+    a = adaptive["adaptive_consistency"]
+    lines += [
+        "",
+        f"adaptive SC: {a.solved} solved against SC@{n}'s {sc.solved} (target: within one), "
+        f"{a.tokens / sc.tokens:.0%} of its tokens (target: at most 40%): "
+        f"{'met' if abs(a.solved - sc.solved) <= 1 and a.tokens <= 0.4 * sc.tokens else 'missed'}",
+    ]
+    best = max(fixed, key=lambda r: (r.solved, -r.tokens))
+    c = adaptive["compute_optimal"]
+    lines.append(
+        f"compute_optimal: {c.solved} solved against the best fixed strategy's {best.solved} "
+        f"({best.name}), {c.tokens / best.tokens:.0%} of its tokens (target: as many solved with "
+        f"at most 50%): {'met' if c.solved >= best.solved and c.tokens <= 0.5 * best.tokens else 'missed'}"
+    )
+    return "\n".join(lines)
+
+
+def small_against_big(small: Path, big: Path) -> str:
+    """The smaller model thinking against the bigger one answering, on the problems both hold."""
+    mine, theirs = by_problem(stored_runs(small)), by_problem(stored_runs(big))
+    shared = sorted(set(mine) & set(theirs))
+    if not shared:
+        return "no problem in both stores"
+    lines = [f"{small.name} thinking against {big.name} answering, {len(shared)} problems"]
+    rows = []
+    for folder, found in ((big, theirs), (small, mine)):
+        for strategy in ("direct", "chain_of_thought", "best_of_n", "self_consistency"):
+            runs = [found[p][strategy] for p in shared if strategy in found[p]]
+            if len(runs) == len(shared):
+                one = strategy in ("direct", "chain_of_thought")
+                rows.append(whole(f"{folder.name} {strategy}", runs, one))
+        if all("best_of_n" in found[p] for p in shared):
+            runs = [found[p]["best_of_n"] for p in shared]
+            k = round(sum(map(sampled, runs)) / len(runs))
+            rows.append(replace(voted(k, runs), name=f"{folder.name} majority vote @{k}"))
+    return "\n".join([*lines, *table(rows, len(shared))])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--small", default="qwen2.5-coder-0.5b", help="the model that thinks")
+    parser.add_argument("--size", type=int, default=20)
+    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--verifier", default="confidence+arithmetic")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmark-data" / "verifiers")
+    parser.add_argument("--resume", help="the batch id to complete (printed when it started)")
+    parser.add_argument("--report-only", action="store_true", help="no new runs")
+    args = parser.parse_args()
+    folder = args.out / args.model
+    if not args.report_only:
+        command = [sys.executable, "-m", "deliberate", "batch", "--model", args.model]
+        command += (
+            ["--resume", args.resume]
+            if args.resume
+            else [
+                "--set",
+                "gsm_symbolic",
+                "--set-seed",
+                "0",
+                "--size",
+                str(args.size),
+                "--strategies",
+                ",".join(STRATEGIES),
+                "--budgets",
+                str(args.n),
+                "--verifier",
+                args.verifier,
+            ]
+        )
+        command += ["--out", str(folder / "rows-adaptive.csv")]
+        env = {**os.environ, "DELIBERATE_DATA_DIR": str(folder / "store")}
+        subprocess.run(command, cwd=ROOT, env=env, check=False)
+    print(f"{args.model}, reasoning-gym gsm_symbolic seed 0")
+    print(report(folder, args.n))
+    print()
+    print(small_against_big(args.out / args.small, folder))
+
+
+if __name__ == "__main__":
+    main()
