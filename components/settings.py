@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "set_temperature": Budget.temperature,
     "set_seed": 0,
     "set_aggregation": "min",
-    "set_selection": "score",
+    "set_selection": Budget.selection,
     "set_deepconf": Budget.deepconf,
 }
 

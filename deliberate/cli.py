@@ -91,7 +91,7 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--aggregation", default="min", help="min | last | product | mean")
     parser.add_argument(
-        "--selection", default="score", help="score | weighted_vote | filtered_vote"
+        "--selection", default=Budget.selection, help="score | weighted_vote | filtered_vote"
     )
     parser.add_argument(
         "--deepconf",

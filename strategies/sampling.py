@@ -115,11 +115,13 @@ def best_of_n(ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()) 
             yield from ctx.prune([x for x in nodes if x not in voters], "filtered out: bottom half")
         voted = _vote(ctx, voters, scores)
         if voted is not None:
-            answer, best, _ = voted
+            answer, best, size = voted
+            agreed = set(vote_groups(ctx, voters)[answer])  # they voted for it: not cut
             kept = "the top half's " if voters != nodes else ""
             yield from ctx.select([best], "PRM-weighted majority")
-            yield from ctx.prune([x for x in voters if x != best], "outvoted")
-            return Choice(best, answer, f"{kept}PRM-weighted majority vote")
+            yield from ctx.prune([x for x in voters if x not in agreed], "outvoted")
+            why = f"{kept}PRM-weighted majority vote ({size} of {len(voters)} samples)"
+            return Choice(best, answer, why)
     best = max(nodes, key=lambda x: scores[x])
     yield from ctx.select([best], f"highest {how} PRM score")
     yield from ctx.prune([x for x in nodes if x != best], "lower PRM score")

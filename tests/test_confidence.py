@@ -16,7 +16,14 @@ from core.confidence import (
     logits_confidence,
     token_confidence,
 )
-from core.events import AnswerChosen, NodeAdded, StepScored, event_from_dict, to_json_lines
+from core.events import (
+    AnswerChosen,
+    NodeAdded,
+    NodePruned,
+    StepScored,
+    event_from_dict,
+    to_json_lines,
+)
 from core.problems.base import Problem
 from core.providers.anthropic_api import AnthropicProvider
 from core.providers.base import GenerationRequest, Message
@@ -192,8 +199,26 @@ def test_filtered_vote_keeps_the_most_confident_half():
     finally:
         del SURE[3]
     chosen = next(e for e in events if isinstance(e, AnswerChosen))
-    assert (chosen.answer, chosen.method) == ("4", "the top half's PRM-weighted majority vote")
+    assert (chosen.answer, chosen.method) == (
+        "4",
+        "the top half's PRM-weighted majority vote (1 of 2 samples)",
+    )
     assert next(e for e in weighted if isinstance(e, AnswerChosen)).answer == "5"
+
+
+def test_best_of_n_votes_by_default_and_cuts_only_the_outvoted():
+    """The default selection is the PRM-weighted vote (measured: benchmarks/verifiers.py); the
+    samples that agree with the chosen answer voted for it and stay on the tree."""
+    SURE[3] = 4.0
+    try:
+        events = run(FakeProvider(answers, confidence=confidences), n=4)
+    finally:
+        del SURE[3]
+    chosen = next(e for e in events if isinstance(e, AnswerChosen))
+    assert (chosen.answer, chosen.method) == ("5", "PRM-weighted majority vote (3 of 4 samples)")
+    (cut,) = [e for e in events if isinstance(e, NodePruned)]
+    added = {e.node_id: e for e in events if isinstance(e, NodeAdded)}
+    assert added[cut.node_id].answer == "4" and cut.reason == "outvoted"
 
 
 def test_a_provider_without_confidence_leaves_every_score_unavailable():

@@ -25,7 +25,7 @@ ADDRESS = {
     "set_n": "8",
     "set_depth": "3",
     "set_temperature": "0.4",
-    "set_selection": "weighted_vote",
+    "set_selection": "score",
     MANUAL_KEY: "1",
 }
 
@@ -54,7 +54,7 @@ def test_a_reload_brings_back_the_fields_the_problem_and_the_settings(fake_env):
     assert at.select_slider(key="set_n").value == 8
     assert at.slider(key="set_depth").value == 3
     assert at.slider(key="set_temperature").value == 0.4
-    assert at.selectbox(key="set_selection").value == "weighted_vote"
+    assert at.selectbox(key="set_selection").value == "score"  # not the default
     settings = at.session_state["settings"]
     assert settings.manual is True  # the Advanced knobs still override the plain control
     assert (settings.budget.n, settings.budget.max_depth) == (8, 3)
