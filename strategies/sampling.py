@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 
 from core.events import ROOT
@@ -63,8 +63,9 @@ def _vote(
     groups = vote_groups(ctx, nodes)
     if not groups:
         return None
-    totals = Counter({key: sum(weights[n] for n in members) for key, members in groups.items()})
-    answer, _ = totals.most_common(1)[0]
+    totals = {key: sum(weights[n] for n in members) for key, members in groups.items()}
+    # Equal weights (every score unavailable: all 0) leave it to the plain majority.
+    answer = max(groups, key=lambda key: (totals[key], len(groups[key])))
     best_node = max(groups[answer], key=lambda n: weights[n])
     return answer, best_node, len(groups[answer])
 
@@ -104,7 +105,8 @@ def best_of_n(ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()) 
     n, how = n or ctx.budget.n, ctx.budget.aggregation
     nodes = yield from more_samples(ctx, n, drawn, "for the verifier to rank")
     new = nodes[len(drawn) :]
-    scores = {x: ctx.tree.graph.nodes[x]["score"] for x in drawn}
+    # A probe sample the verifier could not score (None) weighs nothing, as new ones do.
+    scores = {x: ctx.tree.graph.nodes[x]["score"] or 0.0 for x in drawn}
     if new:
         yield ctx.status(f"scoring every step of {len(new)} solutions ({how} of step scores)")
         scores.update(zip(new, (yield from ctx.score_samples(new)), strict=True))

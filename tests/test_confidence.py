@@ -18,8 +18,10 @@ from core.confidence import (
 )
 from core.events import (
     AnswerChosen,
+    DifficultyJudged,
     NodeAdded,
     NodePruned,
+    RunFinished,
     StepScored,
     event_from_dict,
     to_json_lines,
@@ -260,3 +262,29 @@ def test_audit_rescores_stored_runs_by_their_recorded_confidence():
         0.0,
         0.0,
     ]
+
+
+def minority_first(request, index):
+    """Sample 0 answers 4; every later sample answers 5."""
+    return "2 + 2 = 4. \\boxed{4}." if index == 0 else "2 + 2 = 5, so \\boxed{5}."
+
+
+def test_with_every_score_unavailable_the_vote_is_the_plain_majority():
+    events = run(FakeProvider(minority_first), n=3)  # no confidence: every score None
+    chosen = next(e for e in events if isinstance(e, AnswerChosen))
+    assert (chosen.answer, chosen.method) == ("5", "PRM-weighted majority vote (2 of 3 samples)")
+
+
+def test_compute_optimal_runs_on_probe_samples_the_verifier_could_not_score():
+    """An agreeing probe with no scores is "medium": best-of-N continues from its samples."""
+    budget = Budget(n=4, max_total_tokens=2000, seed=3)
+    provider = FakeProvider(lambda request, index: minority_first(request, 1 - index // 2))
+    events = list(
+        STRATEGIES["compute_optimal"](
+            PROBLEM, provider, make_verifier("confidence", provider), budget
+        )
+    )
+    (judged,) = [e for e in events if isinstance(e, DifficultyJudged)]
+    assert (judged.bin, judged.strategy) == ("medium", "best_of_n")
+    assert next(e for e in events if isinstance(e, AnswerChosen)).answer == "5"
+    assert isinstance(events[-1], RunFinished) and events[-1].reason == "complete"

@@ -164,3 +164,16 @@ def test_a_reasoning_servers_thinking_streams_as_thinking_before_its_answer():
     assert not any(isinstance(p, Thinking) for p in pieces[2:])
     assert "".join(pieces[2:]) == streamed[0].text == "".join(PIECES)
     assert streamed[0].thinking == "".join(reasoning)
+
+
+def test_a_server_that_fills_both_reasoning_fields_shows_the_thinking_once():
+    items = sse()
+    both = {"reasoning_content": "Two and two.", "reasoning": "Two and two."}
+    items[1:1] = [chunk([{"index": 0, "delta": both}])]
+    pieces = []
+    with FakeApiServer(lambda p, n: Reply(stream=items, chunk_delay=0.01)) as server:
+        (streamed,) = provider(server).generate_many(
+            [GenerationRequest(QUESTION, max_tokens=64)], lambda r, i, text: pieces.append(text)
+        )
+    assert [p for p in pieces if isinstance(p, Thinking)] == ["Two and two."]
+    assert streamed[0].thinking == "Two and two."

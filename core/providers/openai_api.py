@@ -165,14 +165,16 @@ class OpenAIProvider(ApiProvider):
                     i, {"index": i, "message": {"content": ""}, "finish_reason": None}
                 )
                 delta = part.get("delta") or {}
+                thought = False  # a server filling both reasoning fields shows it once
                 for field in ("content", "reasoning_content", "reasoning", "refusal"):
                     if isinstance(text := delta.get(field), str) and text:
                         message = choice["message"]
                         message[field] = (message.get(field) or "") + text
                         if field == "content":
                             piece(i, text)
-                        elif field != "refusal":
+                        elif field != "refusal" and not thought:
                             piece(i, Thinking(text))
+                            thought = True
                 if logprobs := (part.get("logprobs") or {}).get("content"):
                     choice.setdefault("logprobs", {"content": []})["content"] += logprobs
                 choice["finish_reason"] = part.get("finish_reason") or choice["finish_reason"]
