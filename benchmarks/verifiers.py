@@ -7,8 +7,9 @@ offline verifier and combination, with tokens and seconds.
 .venv/bin/python benchmarks/verifiers.py --model qwen2.5-coder-1.5b --size 20 --samples-only
 
 The samples are written once, by the CLI's `batch` (direct, chain_of_thought and best_of_n at
-the default sampling settings, confidence recorded), into OUT/MODEL/ (a run store); every batch
-in that store is read, so a later batch adds strategies. Where a store has self-consistency runs
+the default sampling settings, confidence recorded), into OUT/MODEL/ (a run store), for the
+problems the store lacks; every batch in that store is read, so a later batch adds strategies
+or problems. Where a store has self-consistency runs
 and no best-of-N ones (`benchmarks/adaptive.py` writes them, N=16), their first N samples are
 the candidates. Ctrl-C keeps the runs finished so far; `--resume BATCH_ID` (printed at the
 start) adds the rest. Every verifier then re-scores the same stored samples (`deliberate.audit`),
@@ -21,6 +22,7 @@ the highest path score (ties: the earlier sample) or the score-weighted vote of 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.events import AnswerChosen, Event, NodeAdded, RunStarted, UsageRecorded
+from core.problems.generated import generated_problems
 from core.providers import registry
 from core.providers.base import Completion, Provider
 from core.verifiers.arithmetic import ArithmeticChecker
@@ -54,9 +57,14 @@ def generate(args: argparse.Namespace, folder: Path) -> None:
     if args.resume:
         command += ["--resume", args.resume]
     else:
-        command += ["--set", "gsm_symbolic", "--set-seed", "0", "--size", str(args.size)]
         strategies = STRATEGIES[:2] if args.greedy_only else STRATEGIES
         strategies = STRATEGIES[2:] if args.samples_only else strategies
+        todo = missing_problems(folder, args.size, strategies)
+        if not todo:
+            return
+        problems = folder / "todo.jsonl"
+        problems.write_text("".join(json.dumps(record) + "\n" for record in todo))
+        command += ["--file", str(problems)]
         command += ["--strategies", ",".join(strategies), "--budgets", str(args.n)]
         command += ["--verifier", "confidence"]  # records every sample's token confidence
     command += ["--out", str(folder / "rows.csv")]
@@ -65,6 +73,21 @@ def generate(args: argparse.Namespace, folder: Path) -> None:
         subprocess.run(command, cwd=ROOT, env=env, check=False)
     except KeyboardInterrupt:  # the CLI has kept the finished runs; report on them
         time.sleep(3)
+
+
+def missing_problems(folder: Path, size: int, strategies: Sequence[str]) -> list[dict]:
+    """The first `size` problems, as JSONL records, that some strategy has not finished on in the
+    store yet, so that `--size 40` after `--size 20` generates only the 20 new ones."""
+    finished = defaultdict(set)
+    for run in stored_runs(folder):
+        started = run[0]
+        assert isinstance(started, RunStarted)
+        finished[started.problem_id].add(started.strategy)
+    return [
+        {"id": p.id, "question": p.question, "answer": p.answer, "difficulty": p.difficulty}
+        for p in generated_problems("gsm_symbolic", 0, size)
+        if not set(strategies) <= finished[p.id]
+    ]
 
 
 def verifiers(provider: Provider | None) -> dict[str, Verifier]:
