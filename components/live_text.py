@@ -50,6 +50,18 @@ def node_label(text: str, writing: bool = False) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
 
 
+def thinking_caption(node: dict[str, object]) -> str:
+    """What a node's `thinking` is: streamed words while it is written, else what the provider
+    returned (Anthropic and OpenAI return a summary; a reasoning server its whole thinking)."""
+    if node.get("writing"):
+        return (
+            "Its thinking so far, as the model writes it (no answer yet)"
+            if not node["text"]
+            else "Its thinking, as the model wrote it before answering"
+        )
+    return "Its thinking, as the provider returned it (in full, or the provider's summary)"
+
+
 def build_live_text(tree: ReasoningTree) -> tuple[list[LiveEntry], list[LiveEntry]]:
     """(branches being written now, newest first; the last finished steps with their scores)."""
     g = tree.graph

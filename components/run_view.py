@@ -19,7 +19,7 @@ import streamlit as st
 from components.cost_meter import build_cost_table, cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
 from components.figure_export import render_downloads
-from components.live_text import progress_line, render_live_text
+from components.live_text import progress_line, render_live_text, thinking_caption
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.run_files import run_file_name
 from components.text import plain_markdown
@@ -298,7 +298,7 @@ def render_node(fold: RunFold, node_id: str) -> None:
     st.subheader("The problem" if node_id == ROOT else f"Node {node_id}")
     st.code(data["text"], language=None, wrap_lines=True)
     if data.get("thinking"):
-        st.caption("The provider's summary of its hidden thinking")
+        st.caption(thinking_caption(data))
         st.code(data["thinking"], language=None, wrap_lines=True)
     rows = [{"": name, "value": value} for name, value in node_details(fold, node_id).items()]
     st.dataframe(rows, hide_index=True, width="stretch")  # not st.table: it renders Markdown

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components.live_text import build_live_text, node_label, progress_line
+from components.live_text import build_live_text, node_label, progress_line, thinking_caption
 from components.tree_view import build_tree_figure
 from core.events import (
     NodeAdded,
@@ -62,6 +62,26 @@ def test_the_progress_line_counts_the_deepest_level():
     tree.apply(NodeAdded("n3", "n1", "Step 2: 48 + 24 = 72."))
     tree.apply(StepScored("n3", 0.9, "arithmetic"))
     assert progress_line(tree) == "depth 2: 1 branch writing, 1 written, 1 scored"
+
+
+def test_the_thinking_caption_says_whether_it_is_streamed_or_returned():
+    tree = ReasoningTree.from_events(
+        [
+            RunStarted("r", "native_thinking", "q", "72", "fake", "m", "arithmetic"),
+            NodeStarted("n1", "root"),
+            NodeText("n1", "Maybe 48 / 2 = 24", thinking=True),
+            NodeStarted("n2", "root"),
+            NodeText("n2", "Maybe 48 / 2 = 24", thinking=True),
+            NodeText("n2", "She sold 72 clips."),
+            NodeStarted("n3", "root"),
+            NodeAdded("n3", "root", "She sold 72 clips.", thinking="**Counting clips**"),
+        ]
+    )
+    captions = [thinking_caption(tree.graph.nodes[n]) for n in ("n1", "n2", "n3")]
+    assert "no answer yet" in captions[0]
+    assert "before answering" in captions[1]
+    assert "summary" in captions[2] and "writes" not in captions[2]
+    assert not any("hidden" in c for c in captions)
 
 
 def test_nodes_being_written_are_drawn_with_labels():
