@@ -4,6 +4,7 @@ self-consistency and compute_optimal, with problems solved, generated tokens and
 
 .venv/bin/python benchmarks/adaptive.py                    # the 1.5B, 20 problems
 .venv/bin/python benchmarks/adaptive.py --report-only      # the stored runs only
+.venv/bin/python benchmarks/adaptive.py --replay-only      # the stopping rules on stored samples
 
 The runs go into benchmark-data/verifiers/MODEL/ (the store `benchmarks/verifiers.py` reads): that
 script's greedy rows are the single-sample strategies here, and it re-scores these samples for its
@@ -11,6 +12,11 @@ best-of-8 table. Self-consistency at 4 and 8 is the vote of the first 4 or 8 of 
 (drawn independently, so an honest smaller run; tokens are those samples', seconds pro-rated).
 Seconds are the model calls' own. The last table sets the smaller model thinking against the
 bigger one answering at once, on the problems both stores hold.
+
+The stopping rules are also replayed on the stored samples (`--replay-only`: no model): samples
+are drawn independently at the same settings, so the first k stored ones stand in honestly for
+the k a run stopping there would draw (not the same texts: a run's seeds follow its calls), and
+the rule applied after each batch (`strategies.adaptive.settles`) is the strategies' own.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.verifiers import first_samples, generated, stored_runs, usage, vote
 from core.events import AnswerChosen, DifficultyJudged, Event, NodeAdded, RunStarted
 from deliberate.audit import candidates
+from strategies.adaptive import BATCH, WINDOW, beta_rule, settles, unanimous_window
+
+Rule = Callable[[list[int], bool], bool]
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTIVE = ("adaptive_consistency", "early_stopping_consistency", "compute_optimal")
@@ -78,6 +87,52 @@ def voted(k: int, runs: list[Sequence[Event]]) -> Row:
     total = len(runs)
     right = sum(bool(c and c.correct) for c in picks)
     return Row(f"self-consistency @{k}", right, tokens / total, seconds / total, float(k))
+
+
+def replayed(name: str, settled: Rule, batch: int, runs: list[Sequence[Event]], n: int) -> Row:
+    """An adaptive strategy's stopping rule replayed on stored samples, `batch` at a time as
+    strategies/adaptive.py draws them: where it stops, its majority answer, the tokens of the
+    samples drawn and their pro-rated seconds."""
+    right = drawn = 0
+    kept = []
+    for run in runs:
+        samples = [e for e in run if isinstance(e, NodeAdded) and e.role == "sample"][:n]
+        used = new = 0
+        while used < len(samples):
+            answers = [e.answer for e in samples[:used]]
+            if new and settles(settled, answers, batch, new):
+                break
+            new = min(batch, len(samples) - used)
+            used += new
+        drawn += used
+        kept.append(first_samples(run, used))
+        found = {c.node_id: c for c in candidates(kept[-1])}
+        pick = vote(list(found.values()), {c.node_id: 1.0 for c in found.values()})
+        right += bool(pick and pick.correct)
+    tokens, seconds = generated(kept)
+    total = len(runs)
+    return Row(name, right, tokens / total, seconds / total, drawn / total)
+
+
+def replay_report(folder: Path) -> str:
+    """Adaptive and early-stopping SC replayed on every stored sample set (self-consistency's,
+    else best-of-N's), against the plain vote of all of them: no new generation."""
+    problems = by_problem(stored_runs(folder))
+    for strategy in ("self_consistency", "best_of_n"):
+        runs = [r[strategy] for r in problems.values() if strategy in r]
+        if runs:
+            break
+    else:
+        return "no stored samples to replay"
+    n = max(map(sampled, runs))
+    runs = [r for r in runs if sampled(r) == n]
+    rows = [
+        voted(n, runs),
+        replayed("adaptive SC (replayed)", beta_rule, BATCH, runs, n),
+        replayed("early-stopping SC (replayed)", unanimous_window, WINDOW, runs, n),
+    ]
+    head = f"the stopping rules on {strategy}'s stored samples, {len(runs)} problems, N={n}"
+    return "\n".join([head, "", *table(rows, len(runs))])
 
 
 def table(rows: Sequence[Row], total: int) -> list[str]:
@@ -172,8 +227,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmark-data" / "verifiers")
     parser.add_argument("--resume", help="the batch id to complete (printed when it started)")
     parser.add_argument("--report-only", action="store_true", help="no new runs")
+    parser.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="only the stopping rules replayed on the stored samples (no new runs)",
+    )
     args = parser.parse_args()
     folder = args.out / args.model
+    if args.replay_only:
+        print(f"{args.model}, reasoning-gym gsm_symbolic seed 0")
+        print(replay_report(folder))
+        return
     if not args.report_only:
         command = [sys.executable, "-m", "deliberate", "batch", "--model", args.model]
         command += (
@@ -199,6 +263,8 @@ def main() -> None:
         subprocess.run(command, cwd=ROOT, env=env, check=False)
     print(f"{args.model}, reasoning-gym gsm_symbolic seed 0")
     print(report(folder, args.n))
+    print()
+    print(replay_report(folder))
     print()
     print(small_against_big(args.out / args.small, folder))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import comb
 
+from core.verifiers.grading import answers_match
 from strategies.context import Choice, RunContext, Steps
 from strategies.sampling import vote_groups
 
@@ -39,6 +40,27 @@ def unanimous_window(_counts: list[int], window_agrees: bool) -> bool:
     return window_agrees
 
 
+def settles(
+    settled: Callable[[list[int], bool], bool], answers: Sequence[str | None], batch: int, new: int
+) -> bool:
+    """Whether `settled(vote counts, the last batch agrees)` holds for the samples' `answers` (in
+    the order drawn; None: no answer), the last `new` of them just drawn. Pure, so that
+    benchmarks/adaptive.py replays the rule on stored samples exactly as a run applies it."""
+    latest = answers[len(answers) - new :]
+    window_agrees = new == batch and None not in latest and len(answer_counts(latest)) == 1
+    return settled(answer_counts(answers), window_agrees)
+
+
+def answer_counts(answers: Sequence[str | None]) -> list[int]:
+    """Sizes of the groups of equal answers (1/2 == 0.5), in order of first appearance."""
+    groups: dict[str, int] = {}
+    for answer in answers:
+        if answer is not None:
+            key = next((k for k in groups if answers_match(answer, k)), answer)
+            groups[key] = groups.get(key, 0) + 1
+    return list(groups.values())
+
+
 def sample_until(
     ctx: RunContext,
     settled: Callable[[list[int], bool], bool],
@@ -53,12 +75,9 @@ def sample_until(
     yield ctx.status(f"sampling up to {n} solutions, {batch} at a time, until the vote settles")
     nodes, new = list(drawn), list(drawn)
     while len(nodes) < n:
-        if new:
-            counts = [len(members) for members in vote_groups(ctx, nodes).values()]
-            answered = all(ctx.tree.graph.nodes[x]["answer"] is not None for x in new)
-            window_agrees = len(new) == batch and answered and len(vote_groups(ctx, new)) == 1
-            if settled(counts, window_agrees):
-                break
+        answers = [ctx.tree.graph.nodes[x]["answer"] for x in nodes]
+        if new and settles(settled, answers, batch, len(new)):
+            break
         new = yield from ctx.sample(min(batch, n - len(nodes)))
         nodes += new
     groups = vote_groups(ctx, nodes)

@@ -6,7 +6,14 @@ from core.budget import Budget
 from core.events import AnswerChosen, NodeAdded, Status
 from core.providers.fake import FakeProvider
 from strategies import STRATEGIES
-from strategies.adaptive import p_majority_holds
+from strategies.adaptive import (
+    BATCH,
+    answer_counts,
+    beta_rule,
+    p_majority_holds,
+    settles,
+    unanimous_window,
+)
 
 
 def test_the_beta_stopping_rule():
@@ -16,6 +23,16 @@ def test_the_beta_stopping_rule():
     assert p_majority_holds(4, 0) == pytest.approx(1 - 1 / 32)  # 4 of 4 agree: 0.969
     assert p_majority_holds(3, 0) < 0.95 < p_majority_holds(4, 0)
     assert p_majority_holds(5, 5) == pytest.approx(0.5)
+
+
+def test_the_stopping_check_groups_equal_answers_and_reads_the_last_batch():
+    """The pure check the strategies and benchmarks/adaptive.py's replay share."""
+    assert answer_counts(["1/2", "0.5", None, "3", "0.50"]) == [3, 1]
+    assert settles(beta_rule, ["1/2", "0.5", "0.50", "1/2"], BATCH, 2)  # 4 of 4: 0.969
+    assert not settles(beta_rule, ["1/2", "0.5", "0.50", "3"], BATCH, 2)
+    assert settles(unanimous_window, ["3", "1/2", "0.5"], 2, 2)
+    assert not settles(unanimous_window, ["1/2", "0.5", None], 2, 2)  # no answer never agrees
+    assert not settles(unanimous_window, ["1/2", "0.5"], 2, 1)  # a short last batch: no window
 
 
 def agreeing(request, index):
