@@ -53,6 +53,8 @@ def node_label(text: str, writing: bool = False) -> str:
 def thinking_caption(node: dict[str, object]) -> str:
     """What a node's `thinking` is: streamed words while it is written, else what the provider
     returned (Anthropic and OpenAI return a summary; a reasoning server its whole thinking)."""
+    if node.get("interrupted"):
+        return "Its thinking until the run stopped, mid-call"
     if node.get("writing"):
         return (
             "Its thinking so far, as the model writes it (no answer yet)"

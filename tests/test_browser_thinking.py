@@ -75,7 +75,10 @@ def test_a_thinking_node_shows_its_thinking_growing_before_its_answer(tmp_path):
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "screenshot-thinking.png"))
             # It grows while the model thinks (the thinking lasts about 5 s).
-            grew = f"first => {{ const now = {panel}; return now.length > 0 && now !== first; }}"
+            grew = (
+                f"first => {{ const now = {panel}; "
+                "return now !== first && /Thought \\d+/.test(now) && !now.includes('Natalia'); }"
+            )
             page.wait_for_function(grew, arg=first, timeout=4_000)
 
             page.get_by_text("Finished:", exact=False).wait_for(timeout=120_000)

@@ -13,6 +13,7 @@ from core.events import (
     NodePruned,
     NodeStarted,
     NodeText,
+    RunFinished,
     RunStarted,
     StepScored,
 )
@@ -65,23 +66,24 @@ def test_the_progress_line_counts_the_deepest_level():
 
 
 def test_the_thinking_caption_says_whether_it_is_streamed_or_returned():
-    tree = ReasoningTree.from_events(
-        [
-            RunStarted("r", "native_thinking", "q", "72", "fake", "m", "arithmetic"),
-            NodeStarted("n1", "root"),
-            NodeText("n1", "Maybe 48 / 2 = 24", thinking=True),
-            NodeStarted("n2", "root"),
-            NodeText("n2", "Maybe 48 / 2 = 24", thinking=True),
-            NodeText("n2", "She sold 72 clips."),
-            NodeStarted("n3", "root"),
-            NodeAdded("n3", "root", "She sold 72 clips.", thinking="**Counting clips**"),
-        ]
-    )
+    events = [
+        RunStarted("r", "native_thinking", "q", "72", "fake", "m", "arithmetic"),
+        NodeStarted("n1", "root"),
+        NodeText("n1", "Maybe 48 / 2 = 24", thinking=True),
+        NodeStarted("n2", "root"),
+        NodeText("n2", "Maybe 48 / 2 = 24", thinking=True),
+        NodeText("n2", "She sold 72 clips."),
+        NodeStarted("n3", "root"),
+        NodeAdded("n3", "root", "She sold 72 clips.", thinking="**Counting clips**"),
+    ]
+    tree = ReasoningTree.from_events(events)
     captions = [thinking_caption(tree.graph.nodes[n]) for n in ("n1", "n2", "n3")]
     assert "no answer yet" in captions[0]
     assert "before answering" in captions[1]
     assert "summary" in captions[2] and "writes" not in captions[2]
     assert not any("hidden" in c for c in captions)
+    stopped = ReasoningTree.from_events([*events, RunFinished("stopped")])
+    assert "stopped" in thinking_caption(stopped.graph.nodes["n1"])
 
 
 def test_nodes_being_written_are_drawn_with_labels():
