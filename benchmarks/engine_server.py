@@ -184,12 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {args.model}, {args.threads} threads")
 
-    provider = LocalProvider(
-        model_path(args.model),
-        MODELS[args.model].label,
-        threads=args.threads,
-        prefill_threads=args.threads,
-    )
+    provider = LocalProvider(model_path(args.model), MODELS[args.model].label, threads=args.threads)
     essay = provider.prompt(GenerationRequest(ESSAY))
     problems = [
         provider.prompt(GenerationRequest((Message("user", PROBLEM.format(40 + t)),)))

@@ -198,12 +198,7 @@ def main() -> None:
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {args.threads} threads")
     for name in args.models.split(","):
-        provider = LocalProvider(
-            model_path(name),
-            MODELS[name].label,
-            threads=args.threads,
-            prefill_threads=args.threads,
-        )
+        provider = LocalProvider(model_path(name), MODELS[name].label, threads=args.threads)
         model = provider._llm.model
         size = plan_size(model, DEFAULT_KV_MB * 2**20, PARALLEL, N_CTX)
         print(f"\n== {MODELS[name].label}: {size}")

@@ -183,24 +183,3 @@ def test_a_job_that_does_not_fit_beside_the_wave_waits_for_the_next(local, small
         [Job(story, 1, 4, seed=1, **sample), Job(story, 1, 4, seed=2, **sample)]
     )
     assert shared[1][0].cached == len(story) - 1  # copied (all but the last token re-read)
-
-
-def test_prefill_takes_its_own_thread_count_and_decoding_keeps_its_own(local, monkeypatch):
-    """The app decodes on one core fewer than the machine has but prefills on every core: the
-    thread counts in force at each llama_decode, by batch shape."""
-    size = EngineSize(cells=1024, sequences=4, parallel=4, seq_limit=512)
-    engine = BatchedEngine(local._llm.model, size, threads=1, prefill_threads=2)
-    seen: dict[str, set[tuple[int, int]]] = {"prefill": set(), "step": set()}
-    real_decode = lc.llama_decode
-
-    def decode(ctx, batch):
-        in_force = (lc.llama_n_threads(ctx), lc.llama_n_threads_batch(ctx))
-        seen["prefill" if batch.n_tokens > 4 else "step"].add(in_force)
-        return real_decode(ctx, batch)
-
-    monkeypatch.setattr(lc, "llama_decode", decode)
-    try:
-        engine.generate(tokens(local, COUNT), 4, 6, temperature=0.0, top_p=1.0)
-    finally:
-        engine.close()
-    assert seen == {"prefill": {(1, 2)}, "step": {(1, 1)}}

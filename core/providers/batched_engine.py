@@ -54,8 +54,6 @@ class BatchedEngine:
         n_batch: int = 512,
         n_ubatch: int = 512,
         flash_attn: bool = True,
-        *,
-        prefill_threads: int | None = None,
     ) -> None:
         self._on_text: TextSink | None = None
         params = lc.llama_context_default_params()
@@ -63,10 +61,7 @@ class BatchedEngine:
         params.n_batch = n_batch
         params.n_ubatch = n_ubatch
         params.n_seq_max = size.sequences
-        # A decode step of several sequences is a "batch" to llama.cpp too: prefill alone gets
-        # prefill_threads (set around it), so that one step's threads stay `threads`.
         params.n_threads = params.n_threads_batch = threads
-        self._threads = (threads, prefill_threads or threads)
         # One cache for all sequences: a copied prefix shares cells instead of duplicating them,
         # and any sequence may grow to seq_limit.
         params.kv_unified = True
@@ -322,14 +317,6 @@ class BatchedEngine:
 
     def _prefill(self, s: int, prompt: list[int], start: int) -> int:
         """Evaluate prompt[start:] into sequence `s`; returns the batch row of the last logits."""
-        decode, prefill = self._threads
-        lc.llama_set_n_threads(self.ctx, decode, prefill)
-        try:
-            return self._prefill_chunks(s, prompt, start)
-        finally:
-            lc.llama_set_n_threads(self.ctx, decode, decode)
-
-    def _prefill_chunks(self, s: int, prompt: list[int], start: int) -> int:
         slot = self._slots[s]
         row = 0
         for begin in range(start, len(prompt), self._n_batch):

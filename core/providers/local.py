@@ -31,11 +31,6 @@ if TYPE_CHECKING:  # llama_cpp is imported when a model is loaded, not when this
 
 N_CTX = 4096  # problem + a deep path + one step; more context costs memory for nothing here
 THREADS_ENV = "DELIBERATE_THREADS"  # llama.cpp threads; default: every core (the app: page_threads)
-# Prefill (a prompt's new tokens, one big batch) takes every core even in the app: a run's first
-# prefill comes before any text streams, while the page has little to draw, and it is most of the
-# wait for the first words (later prefills, of a wave's other prompts and of PRM prompts, may
-# overlap a redraw: benchmarks/live_page.py measures the whole run).
-PREFILL_THREADS_ENV = "DELIBERATE_PREFILL_THREADS"
 BATCHED_ENV = "DELIBERATE_BATCHED"  # 0: one high-level create_completion per sample, as before
 KV_BUDGET_ENV = "DELIBERATE_KV_MB"
 # The batched engine's KV cache: 43k tokens of the 0.5B, 18k of the 1.5B, enough for best-of-16
@@ -76,13 +71,7 @@ class LocalProvider(Provider):
     name = "local"
     streams = True  # the batched engine hands out text as it decodes
 
-    def __init__(
-        self,
-        path: Path,
-        label: str,
-        threads: int | None = None,
-        prefill_threads: int | None = None,
-    ) -> None:
+    def __init__(self, path: Path, label: str, threads: int | None = None) -> None:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -91,17 +80,10 @@ class LocalProvider(Provider):
         self.path = path
         self._lock = threading.Lock()  # one model, two llama.cpp contexts: callers take turns
         self._threads = threads or int(os.environ.get(THREADS_ENV, os.cpu_count() or 2))
-        self._prefill_threads = prefill_threads or int(
-            os.environ.get(PREFILL_THREADS_ENV) or os.cpu_count() or 2
-        )
         self._engine: BatchedEngine | None = None
         try:
             self._llm = Llama(
-                model_path=str(path),
-                n_ctx=N_CTX,
-                n_threads=self._threads,
-                n_threads_batch=self._prefill_threads,
-                verbose=False,
+                model_path=str(path), n_ctx=N_CTX, n_threads=self._threads, verbose=False
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"llama.cpp could not load {path}: {exc}") from exc
@@ -140,9 +122,7 @@ class LocalProvider(Provider):
 
             budget = int(os.environ.get(KV_BUDGET_ENV, DEFAULT_KV_MB)) * 2**20
             size = plan_size(self._llm.model, budget, PARALLEL, N_CTX)
-            self._engine = BatchedEngine(
-                self._llm.model, size, self._threads, prefill_threads=self._prefill_threads
-            )
+            self._engine = BatchedEngine(self._llm.model, size, self._threads)
         return self._engine
 
     def generate(self, request: GenerationRequest) -> list[Completion]:
