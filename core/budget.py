@@ -41,7 +41,7 @@ class Budget:
     aggregation: str = "min"
     # The weighted vote, measured (benchmarks/verifiers.py, GSM-symbolic, N=8): at least as many
     # solved as the highest score for every offline verifier on both models (0.5B, 40 problems:
-    # +3 arithmetic, +5 confidence, +1 both; 1.5B, 20 problems: +1 each).
+    # +3 arithmetic, +5 confidence, +1 both; 1.5B, 40 problems: +4, +3, +3).
     selection: str = "weighted_vote"
     # deepconf_online's bar: "high" by default, as a warm-up of 3-8 traces (not the paper's 16)
     # makes the top 10%'s bar about the best warm-up trace's, which cuts nearly every trace.
