@@ -115,14 +115,14 @@ def replayed(name: str, settled: Rule, batch: int, runs: list[Sequence[Event]], 
 
 
 def replay_report(folder: Path) -> str:
-    """Adaptive and early-stopping SC replayed on every stored sample set (self-consistency's,
-    else best-of-N's), against the plain vote of all of them: no new generation."""
+    """Adaptive and early-stopping SC replayed on the stored sample sets (self-consistency's or
+    best-of-N's, whichever covers more problems), against the plain vote of all of them."""
     problems = by_problem(stored_runs(folder))
-    for strategy in ("self_consistency", "best_of_n"):
-        runs = [r[strategy] for r in problems.values() if strategy in r]
-        if runs:
-            break
-    else:
+    found = {
+        s: [r[s] for r in problems.values() if s in r] for s in ("self_consistency", "best_of_n")
+    }
+    strategy, runs = max(found.items(), key=lambda item: len(item[1]))
+    if not runs:
         return "no stored samples to replay"
     n = max(map(sampled, runs))
     runs = [r for r in runs if sampled(r) == n]
