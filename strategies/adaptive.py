@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import comb
 
-from core.verifiers.grading import answers_match
 from strategies.context import Choice, RunContext, Steps
-from strategies.sampling import vote_groups
+from strategies.sampling import answer_groups, vote_groups
 
 CONFIDENCE = 0.95  # the paper's threshold for the Beta stopping rule
 BATCH = 2  # samples per batch: decoded together on the local engine
@@ -53,12 +52,7 @@ def settles(
 
 def answer_counts(answers: Sequence[str | None]) -> list[int]:
     """Sizes of the groups of equal answers (1/2 == 0.5), in order of first appearance."""
-    groups: dict[str, int] = {}
-    for answer in answers:
-        if answer is not None:
-            key = next((k for k in groups if answers_match(answer, k)), answer)
-            groups[key] = groups.get(key, 0) + 1
-    return list(groups.values())
+    return [len(members) for members in answer_groups(answers).values()]
 
 
 def sample_until(

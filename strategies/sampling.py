@@ -44,16 +44,20 @@ def chain_of_thought(ctx: RunContext) -> Steps[Choice]:
     return Choice(node, ctx.tree.graph.nodes[node]["answer"], "the only chain")
 
 
+def answer_groups(answers: Sequence[str | None]) -> dict[str, list[int]]:
+    """Indexes of equal answers (1/2 == 0.5), grouped in order of first appearance; None left out."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, answer in enumerate(answers):
+        if answer is not None:
+            key = next((k for k in groups if answers_match(answer, k)), answer)
+            groups[key].append(i)
+    return dict(groups)
+
+
 def vote_groups(ctx: RunContext, nodes: list[str]) -> dict[str, list[str]]:
     """Nodes grouped by equal answers (1/2 == 0.5), in order; nodes with no answer left out."""
-    groups: dict[str, list[str]] = defaultdict(list)
-    for node in nodes:
-        answer = ctx.tree.graph.nodes[node]["answer"]
-        if answer is None:
-            continue
-        key = next((k for k in groups if answers_match(answer, k)), answer)
-        groups[key].append(node)
-    return dict(groups)
+    answers = [ctx.tree.graph.nodes[node]["answer"] for node in nodes]
+    return {key: [nodes[i] for i in members] for key, members in answer_groups(answers).items()}
 
 
 def _vote(
