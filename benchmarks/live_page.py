@@ -43,7 +43,7 @@ from core.providers.local_model import MODELS, model_path
 from core.verifiers import make_verifier
 from deliberate.runstore import RunStore
 from strategies import STRATEGIES
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, LIVE_TEXT_JS, free_port, wait_for_health
+from tests.test_browser import LIVE_TEXT_JS, browser_page, free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"  # a failure's screenshot and the server's log
@@ -158,8 +158,6 @@ def watch(page, server: int) -> dict[str, float | None]:
 
 
 def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Path) -> list[dict]:
-    from playwright.sync_api import sync_playwright
-
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     server = subprocess.Popen(
@@ -177,11 +175,7 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
     out = []
     try:
         wait_for_health(url, server)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        with browser_page(1500, 1000) as page:
             page.set_default_timeout(120_000)  # a busy machine: slow, not stuck
             try:
                 # Depth 2 through the address the settings are bound to (a reload keeps them).
@@ -209,8 +203,6 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "live-page-failed.png"))
                 raise
-            finally:
-                browser.close()
     finally:
         server.terminate()
         server.wait(30)

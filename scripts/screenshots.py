@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, served_app
+from tests.test_browser import ROOT, browser_page, served_app
 from tests.test_presenter_browser import SCRUBBER_JS
 
 VIEWPORT = {"width": 1600, "height": 900}
@@ -92,16 +92,10 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         served_app(Path(tmp), DELIBERATE_PROVIDER="fake") as url,
-        sync_playwright() as playwright,
     ):
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            for shot in (presenter, teaching):
-                shot(browser.new_page(viewport=VIEWPORT), url)
-        finally:
-            browser.close()
+        for shot in (presenter, teaching):
+            with browser_page(VIEWPORT["width"], VIEWPORT["height"]) as page:
+                shot(page, url)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,21 @@ LIVE_TEXT_JS = """() => {
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 
+@contextlib.contextmanager
+def browser_page(width: int, height: int) -> Iterator:
+    """A page of Debian's headless chromium at this viewport; the browser closes after."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
 def text_growth(page, seconds: float) -> float | None:
     """The longest time the model's text on the page went without growing while a node was
     being written, sampled every 0.1 s for `seconds` (None: no two changes seen)."""
@@ -140,75 +155,67 @@ def app_url(tmp_path):
 
 
 def test_live_run_grows_a_tree_in_a_real_browser(app_url):
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    with browser_page(1500, 2000) as page:
+        page.goto(app_url)
+        page.get_by_text("Watch a model think").wait_for(timeout=60_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        # The model line, not the speed note that names the model too.
+        sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
+        # A small budget with the keyboard, under Advanced: N 4 -> 2 and depth 6 -> 2
+        # (slider 0 is the plain thinking control, 1 N, 2 the beam width, 3 the depth).
+        sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
+        sliders = sidebar.get_by_role("slider")
+        for index, presses in ((1, 1), (3, 4)):
+            sliders.nth(index).focus()
+            for _ in range(presses):
+                sliders.nth(index).press("ArrowLeft")
+            page.wait_for_timeout(300)
+        page.get_by_text("2 beams of width 2", exact=False).wait_for()
+        page.wait_for_timeout(500)
+
+        # Warm timings: the model loads in the background when the app starts.
+        page.get_by_text("Loading the model", exact=False).wait_for(
+            state="detached", timeout=180_000
         )
+        page.get_by_role("button", name=re.compile(r"^Run\b")).click()
+        clicked = time.monotonic()
+        # The model's words are on the page while its first node is still being written.
+        page.wait_for_function(f"/[A-Za-z0-9]/.test(({LIVE_TEXT_JS})())", timeout=180_000)
+        first_text = time.monotonic() - clicked
+        page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=60_000)
+        assert page.get_by_text("Being written now").count() == 1
+        # The README's screenshot: a few words in, if the step is long enough.
+        with contextlib.suppress(Exception):
+            page.wait_for_function(f"({LIVE_TEXT_JS})().length > 60", timeout=8_000)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        # Streamlit scrolls inside its main container, so the viewport is the screenshot.
+        page.screenshot(path=str(SCREENSHOT))  # the README's: mid-run, text being written
+        growth = text_growth(page, seconds=6.0)
+        page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=180_000)
+        first_node = time.monotonic() - clicked
+
+        finished = page.get_by_text("Finished:", exact=False)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 2000})
-            page.goto(app_url)
-            page.get_by_text("Watch a model think").wait_for(timeout=60_000)
-            sidebar = page.get_by_test_id("stSidebar")
-            # The model line, not the speed note that names the model too.
-            sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
-            # A small budget with the keyboard, under Advanced: N 4 -> 2 and depth 6 -> 2
-            # (slider 0 is the plain thinking control, 1 N, 2 the beam width, 3 the depth).
-            sidebar.get_by_text("Advanced: N, beam width, depth", exact=False).click()
-            sliders = sidebar.get_by_role("slider")
-            for index, presses in ((1, 1), (3, 4)):
-                sliders.nth(index).focus()
-                for _ in range(presses):
-                    sliders.nth(index).press("ArrowLeft")
-                page.wait_for_timeout(300)
-            page.get_by_text("2 beams of width 2", exact=False).wait_for()
-            page.wait_for_timeout(500)
+            finished.wait_for(timeout=300_000)
+        except Exception:  # too slow on this machine: Stop keeps everything, show that
+            page.get_by_role("button", name=re.compile(r"^Stop\b")).click()
+            page.get_by_text("The tree and costs so far are kept").wait_for(timeout=300_000)
+        page.wait_for_timeout(1_500)  # let plotly finish drawing the last update
+        nodes = page.evaluate(f"({TREE_NODES_JS})()")
+        assert nodes > 1
+        assert page.get_by_text("Traceback").count() == 0
 
-            # Warm timings: the model loads in the background when the app starts.
-            page.get_by_text("Loading the model", exact=False).wait_for(
-                state="detached", timeout=180_000
-            )
-            page.get_by_role("button", name=re.compile(r"^Run\b")).click()
-            clicked = time.monotonic()
-            # The model's words are on the page while its first node is still being written.
-            page.wait_for_function(f"/[A-Za-z0-9]/.test(({LIVE_TEXT_JS})())", timeout=180_000)
-            first_text = time.monotonic() - clicked
-            page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=60_000)
-            assert page.get_by_text("Being written now").count() == 1
-            # The README's screenshot: a few words in, if the step is long enough.
-            with contextlib.suppress(Exception):
-                page.wait_for_function(f"({LIVE_TEXT_JS})().length > 60", timeout=8_000)
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            # Streamlit scrolls inside its main container, so the viewport is the screenshot.
-            page.screenshot(path=str(SCREENSHOT))  # the README's: mid-run, text being written
-            growth = text_growth(page, seconds=6.0)
-            page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=180_000)
-            first_node = time.monotonic() - clicked
-
-            finished = page.get_by_text("Finished:", exact=False)
-            try:
-                finished.wait_for(timeout=300_000)
-            except Exception:  # too slow on this machine: Stop keeps everything, show that
-                page.get_by_role("button", name=re.compile(r"^Stop\b")).click()
-                page.get_by_text("The tree and costs so far are kept").wait_for(timeout=300_000)
-            page.wait_for_timeout(1_500)  # let plotly finish drawing the last update
-            nodes = page.evaluate(f"({TREE_NODES_JS})()")
-            assert nodes > 1
-            assert page.get_by_text("Traceback").count() == 0
-
-            # The finished run is stored: the Replay page, reached through the sidebar, has it.
-            sidebar.get_by_role("link", name="Replay").click()
-            page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
-            try:
-                page.wait_for_function(f"({TREE_NODES_JS})() == {nodes}", timeout=60_000)
-            except Exception:
-                page.screenshot(path=str(ROOT / "test-artifacts" / "replay-mismatch.png"))
-                shown = page.evaluate(f"({TREE_NODES_JS})()")
-                raise AssertionError(f"Replay shows {shown} nodes, the live run {nodes}") from None
-            assert page.get_by_text("Traceback").count() == 0
-        finally:
-            browser.close()
+        # The finished run is stored: the Replay page, reached through the sidebar, has it.
+        sidebar.get_by_role("link", name="Replay").click()
+        page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
+        try:
+            page.wait_for_function(f"({TREE_NODES_JS})() == {nodes}", timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ROOT / "test-artifacts" / "replay-mismatch.png"))
+            shown = page.evaluate(f"({TREE_NODES_JS})()")
+            raise AssertionError(f"Replay shows {shown} nodes, the live run {nodes}") from None
+        assert page.get_by_text("Traceback").count() == 0
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / "browser-timings.json").write_text(
@@ -227,19 +234,11 @@ def test_a_fresh_servers_first_visit_to_a_page_address_runs_app_py(app_url):
     """Streamlit 1.67 runs a pages/ folder as a v1 app until some run calls st.navigation, so a
     fresh server's first visit to /compare would run that page alone (no sidebar, no session
     set-up); components/page_shell.py hands such a run to app.py."""
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{app_url}/compare")
-            page.get_by_role("heading", name="System 1 vs System 2").wait_for(timeout=60_000)
-            sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_role("link", name="Replay").wait_for(timeout=60_000)
-            sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
-            assert page.get_by_text("Traceback").count() == 0
-        finally:
-            browser.close()
+    with browser_page(1400, 1000) as page:
+        page.goto(f"{app_url}/compare")
+        page.get_by_role("heading", name="System 1 vs System 2").wait_for(timeout=60_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("link", name="Replay").wait_for(timeout=60_000)
+        sidebar.get_by_text("Model: Qwen2.5-Coder-0.5B", exact=False).wait_for()
+        assert page.get_by_text("Traceback").count() == 0

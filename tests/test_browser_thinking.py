@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_api_server import FakeApiServer, Reply
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, LIVE_TEXT_JS, need_chromium, served_app
+from tests.test_browser import LIVE_TEXT_JS, browser_page, need_chromium, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -38,51 +38,44 @@ def thinking_stream(payload: dict, number: int) -> Reply:
 
 
 def test_a_thinking_node_shows_its_thinking_growing_before_its_answer(tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     need_chromium()
     panel = f"({LIVE_TEXT_JS})()"
     with (
         FakeApiServer(thinking_stream) as api,
         served_app(tmp_path, DELIBERATE_PROVIDER="openai_compatible") as url,
-        sync_playwright() as playwright,
+        browser_page(1500, 1600) as page,
     ):
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        page.goto(url)
+        page.get_by_role("heading", name="Watch a model think").wait_for(timeout=60_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        for label, value in (("Model", "qwq"), ("Server base URL", api.url)):
+            field = sidebar.get_by_label(label, exact=True)
+            field.fill(value)
+            field.press("Enter")
+            page.wait_for_timeout(800)
+        sidebar.get_by_text("The model thinks natively", exact=False).click()
+        page.wait_for_timeout(800)
+        page.get_by_test_id("stSelectbox").filter(has_text="Strategy").click()
+        page.get_by_role("option", name="native thinking", exact=True).click()
+        page.wait_for_timeout(800)
+        page.get_by_role("button", name=re.compile(r"^Run\b")).click()
+
+        # Thinking words on the page, marked as thinking, while no answer is written yet.
+        page.wait_for_function(f"/Thought \\d+/.test({panel})", timeout=60_000)
+        expect(page.get_by_text("thinking (not yet answering)").first).to_be_visible()
+        first = page.evaluate(panel)
+        assert "Natalia sold" not in first
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "screenshot-thinking.png"))
+        # It grows while the model thinks (the thinking lasts about 5 s).
+        grew = (
+            f"first => {{ const now = {panel}; "
+            "return now !== first && /Thought \\d+/.test(now) && !now.includes('Natalia'); }"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1600})
-            page.goto(url)
-            page.get_by_role("heading", name="Watch a model think").wait_for(timeout=60_000)
-            sidebar = page.get_by_test_id("stSidebar")
-            for label, value in (("Model", "qwq"), ("Server base URL", api.url)):
-                field = sidebar.get_by_label(label, exact=True)
-                field.fill(value)
-                field.press("Enter")
-                page.wait_for_timeout(800)
-            sidebar.get_by_text("The model thinks natively", exact=False).click()
-            page.wait_for_timeout(800)
-            page.get_by_test_id("stSelectbox").filter(has_text="Strategy").click()
-            page.get_by_role("option", name="native thinking", exact=True).click()
-            page.wait_for_timeout(800)
-            page.get_by_role("button", name=re.compile(r"^Run\b")).click()
+        page.wait_for_function(grew, arg=first, timeout=4_000)
 
-            # Thinking words on the page, marked as thinking, while no answer is written yet.
-            page.wait_for_function(f"/Thought \\d+/.test({panel})", timeout=60_000)
-            expect(page.get_by_text("thinking (not yet answering)").first).to_be_visible()
-            first = page.evaluate(panel)
-            assert "Natalia sold" not in first
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "screenshot-thinking.png"))
-            # It grows while the model thinks (the thinking lasts about 5 s).
-            grew = (
-                f"first => {{ const now = {panel}; "
-                "return now !== first && /Thought \\d+/.test(now) && !now.includes('Natalia'); }"
-            )
-            page.wait_for_function(grew, arg=first, timeout=4_000)
-
-            page.get_by_text("Finished:", exact=False).wait_for(timeout=120_000)
-            assert page.get_by_text("Traceback").count() == 0
-            assert api.payloads and api.payloads[0]["stream"] is True
-        finally:
-            browser.close()
+        page.get_by_text("Finished:", exact=False).wait_for(timeout=120_000)
+        assert page.get_by_text("Traceback").count() == 0
+        assert api.payloads and api.payloads[0]["stream"] is True

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, need_chromium, served_app
+from tests.test_browser import ROOT, browser_page, need_chromium, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -31,19 +31,10 @@ def fake_app_url(tmp_path):
 @contextmanager
 def presenter_replay(url: str) -> Iterator:
     """A Chromium page on Replay in presenter view, its scrubber drawn."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/replay?present=1")
-            page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
-            yield page
-        finally:
-            browser.close()
+    with browser_page(1400, 1000) as page:
+        page.goto(f"{url}/replay?present=1")
+        page.get_by_text("Scrubber: events replayed").wait_for(timeout=60_000)
+        yield page
 
 
 def test_space_and_arrows_drive_a_replay_in_presenter_view(fake_app_url):
