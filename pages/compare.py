@@ -19,6 +19,7 @@ from components.remember import URL_BINDING
 from components.run_view import cached_fold, poll_while, render_run
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
+from components.warm_up import read_ahead
 from core.providers.choice import local_models
 from core.verifiers import make_verifier
 from deliberate.worker import start_run
@@ -44,6 +45,7 @@ if mode == DEMO:  # recorded pairs from the demo deck: no model, no network
     render_deck_player()
     st.stop()
 problem = render_problem_picker("compare")
+read_ahead(settings.provider if settings is not None else None, problem)
 system_2 = settings.strategies(system_2_only=True) if settings is not None else SYSTEM_2
 strategy = st.selectbox(
     "System 2 strategy",

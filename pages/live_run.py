@@ -10,6 +10,7 @@ from components.run_files import render_events_download, render_trace_export
 from components.run_view import cached_fold, render_live_run, render_run, render_waiting_tree
 from components.settings import render_estimate, render_table_note, run_budget
 from components.text import plain_markdown
+from components.warm_up import read_ahead
 from deliberate.worker import start_run
 from strategies import STRATEGIES, describe
 
@@ -23,6 +24,7 @@ render_leave_button()
 st.title("Watch a model think")
 with st.expander("Problem and strategy") if present else st.container():
     problem = render_problem_picker("live")
+    read_ahead(settings.provider if settings is not None else None, problem)
     names = settings.strategies() if settings is not None else list(STRATEGIES)
     strategy = st.selectbox(
         "Strategy",

@@ -36,7 +36,7 @@ from core.verifiers.base import Verifier
 from core.verifiers.grading import extract_answer, has_final_answer, split_thinking
 from strategies.caps import Caps, RunStopped
 from strategies.scoring import Scoring, Steps
-from strategies.steps import SOLVE_PROMPT, is_lead_in
+from strategies.steps import is_lead_in, solve_messages
 from strategies.streaming import ShownText, streamed_call
 
 
@@ -98,8 +98,7 @@ class RunContext(Scoring):
         return self.emit(Status(text))
 
     def solve_messages(self) -> tuple[Message, ...]:
-        system = SOLVE_PROMPT.format(answer_format=self.problem.answer_format)
-        return (Message("system", system), Message("user", self.problem.question))
+        return solve_messages(self.problem)
 
     def prefix(self, node_id: str) -> str:
         """The answer so far along the path to `node_id`, ready for the model to continue."""

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from core.problems.base import Problem
+from core.providers.base import Message
 from core.verifiers.grading import has_final_answer
 
 SOLVE_PROMPT = (
     "Solve the problem step by step. Write each step as one short paragraph and leave a blank "
     "line between steps. Check each calculation. Do not write code. {answer_format}"
 )
+
+
+def solve_messages(problem: Problem) -> tuple[Message, ...]:
+    """The system and user messages that every step-by-step strategy starts from."""
+    system = SOLVE_PROMPT.format(answer_format=problem.answer_format)
+    return (Message("system", system), Message("user", problem.question))
 
 
 def is_lead_in(text: str) -> bool:
