@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -121,9 +122,10 @@ OBSERVE_JS = f"""() => {{
 }}"""
 
 
-def watch(page, server: int) -> dict[str, float | None]:
+def watch(page, server: int) -> dict[str, Any]:
     """Click Run and follow the run to its end: seconds to the first words on the page, the
-    longest wait for new text, and CPU seconds per second of run (server, chromium)."""
+    longest wait for new text (and every wait once words show), and CPU seconds per second of
+    run (server, chromium)."""
     browsers = chromium_pids()
     before = time.monotonic(), cpu_seconds([server]), cpu_seconds(browsers)
     page.evaluate(OBSERVE_JS)
@@ -151,6 +153,7 @@ def watch(page, server: int) -> dict[str, float | None]:
         "first": worded[0] - click,
         "gap": max((gap for gap, _ in gaps), default=None),
         "flow": max(flowing, default=None),
+        "flows": flowing,
         "seconds": seconds,
         "server": (cpu_seconds([server]) - before[1]) / seconds,
         "chromium": (cpu_seconds(browsers) - before[2]) / seconds,
@@ -275,6 +278,14 @@ def main() -> None:
     for label, which in (("longest text wait", "gap"), ("once words show", "flow")):
         gaps = [w[which] for w in watched if w[which] is not None]
         print(f"  {label}: {f'{max(gaps):.2f} s' if gaps else 'none seen'}")
+    flows = sorted(itertools.chain.from_iterable(w["flows"] for w in watched))
+    if flows:
+        within = sum(gap <= 0.5 for gap in flows) / len(flows)
+        print(
+            f"  waits for new text once words show: {len(flows)}, median "
+            f"{statistics.median(flows):.2f} s, 90th percentile "
+            f"{flows[int(0.9 * (len(flows) - 1))]:.2f} s, {within:.0%} within 0.5 s"
+        )
     for who in ("server", "chromium"):
         print(
             f"  CPU seconds per run second, {who}: {statistics.mean(w[who] for w in watched):.2f}"
