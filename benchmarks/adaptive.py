@@ -2,26 +2,29 @@
 self-consistency at 4, 8 and 16 samples against adaptive self-consistency, early-stopping
 self-consistency and compute_optimal, with problems solved, generated tokens and seconds.
 
-.venv/bin/python benchmarks/adaptive.py                    # the 1.5B, 20 problems
+.venv/bin/python benchmarks/adaptive.py --size 40          # the 1.5B: runs what the store lacks
 .venv/bin/python benchmarks/adaptive.py --report-only      # the stored runs only
 .venv/bin/python benchmarks/adaptive.py --replay-only      # the stopping rules on stored samples
 
 The runs go into benchmark-data/verifiers/MODEL/ (the store `benchmarks/verifiers.py` reads): that
 script's greedy rows are the single-sample strategies here, and it re-scores these samples for its
-best-of-8 table. Self-consistency at 4 and 8 is the vote of the first 4 or 8 of its 16 samples
-(drawn independently, so an honest smaller run; tokens are those samples', seconds pro-rated).
-Seconds are the model calls' own. The last table sets the smaller model thinking against the
-bigger one answering at once, on the problems both stores hold.
+best-of-8 table. Only self-consistency at N and compute_optimal run; self-consistency at 4 and 8
+is the vote of the first 4 or 8 of its samples (drawn independently, so an honest smaller run;
+tokens are those samples', seconds pro-rated). Seconds are the model calls' own. The last table
+sets the smaller model thinking against the bigger one answering at once, on the problems both
+stores hold.
 
-The stopping rules are also replayed on the stored samples (`--replay-only`: no model): samples
-are drawn independently at the same settings, so the first k stored ones stand in honestly for
-the k a run stopping there would draw (not the same texts: a run's seeds follow its calls), and
-the rule applied after each batch (`strategies.adaptive.settles`) is the strategies' own.
+The stopping rules are replayed on the stored samples: samples are drawn independently at the
+same settings, so the first k stored ones stand in honestly for the k a run stopping there would
+draw (not the same texts: a run's seeds follow its calls), and the rule applied after each batch
+(`strategies.adaptive.settles`) is the strategies' own. Runs of them stored by earlier batches
+are reported as they ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +35,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.verifiers import first_samples, generated, stored_runs, usage, vote
+from benchmarks.verifiers import (
+    first_samples,
+    generated,
+    missing_problems,
+    stored_runs,
+    usage,
+    vote,
+)
 from core.events import AnswerChosen, DifficultyJudged, Event, NodeAdded, RunStarted
 from deliberate.audit import candidates
 from strategies.adaptive import BATCH, WINDOW, beta_rule, settles, unanimous_window
@@ -40,8 +50,9 @@ from strategies.adaptive import BATCH, WINDOW, beta_rule, settles, unanimous_win
 Rule = Callable[[list[int], bool], bool]
 
 ROOT = Path(__file__).resolve().parent.parent
-ADAPTIVE = ("adaptive_consistency", "early_stopping_consistency", "compute_optimal")
-STRATEGIES = ("self_consistency", *ADAPTIVE)
+# The stopping rules need no runs of their own: they are replayed on self-consistency's samples
+# (report). Runs of them stored by earlier batches are reported as they ran.
+STRATEGIES = ("self_consistency", "compute_optimal")
 
 
 @dataclass(frozen=True)
@@ -146,10 +157,13 @@ def table(rows: Sequence[Row], total: int) -> list[str]:
 
 
 def report(folder: Path, n: int) -> str:
+    """Every strategy against self-consistency at N, on the problems where self-consistency and
+    compute_optimal both ran: the stopping rules as they ran where every such problem has their
+    own runs, else replayed on self-consistency's samples."""
     problems = by_problem(stored_runs(folder))
-    done = [runs for runs in problems.values() if set(STRATEGIES) <= set(runs)]
+    done = [r for r in problems.values() if {"self_consistency", "compute_optimal"} <= set(r)]
     if not done:
-        return "no problem has every strategy finished yet"
+        return "no problem has both self-consistency and compute_optimal finished yet"
     total = len(done)
     rows: list[Row] = []
     for strategy, label in (("direct", "System 1 (direct)"), ("chain_of_thought", "greedy CoT")):
@@ -157,12 +171,24 @@ def report(folder: Path, n: int) -> str:
             rows.append(whole(label, [r[strategy] for r in done], one=True))
     fixed_sc = [voted(k, [r["self_consistency"] for r in done]) for k in (4, 8) if k < n]
     rows += fixed_sc
-    sc = whole(f"self-consistency @{n}", [r["self_consistency"] for r in done])
+    samples = [r["self_consistency"] for r in done]
+    sc = whole(f"self-consistency @{n}", samples)
     rows.append(sc)
     fixed = list(rows)
-    adaptive = {s: whole(s, [r[s] for r in done]) for s in ADAPTIVE}
+    rules = {
+        "adaptive_consistency": ("adaptive SC", beta_rule, BATCH),
+        "early_stopping_consistency": ("early-stopping SC", unanimous_window, WINDOW),
+    }
+    adaptive = {
+        s: whole(name, [r[s] for r in done])
+        if all(s in r for r in done)
+        else replayed(f"{name} (replayed)", rule, batch, samples, n)
+        for s, (name, rule, batch) in rules.items()
+    }
+    adaptive["compute_optimal"] = whole("compute_optimal", [r["compute_optimal"] for r in done])
     rows += adaptive.values()
-    lines = [f"{total} problems (every strategy finished on each), N={n}", "", *table(rows, total)]
+    lines = [f"{total} problems (self-consistency and compute_optimal on each), N={n}", ""]
+    lines += table(rows, total)
 
     bins = Counter(
         (e.bin, e.strategy, e.n)
@@ -182,7 +208,7 @@ def report(folder: Path, n: int) -> str:
     a = adaptive["adaptive_consistency"]
     lines += [
         "",
-        f"adaptive SC: {a.solved} solved against SC@{n}'s {sc.solved} (target: within one), "
+        f"{a.name}: {a.solved} solved against SC@{n}'s {sc.solved} (target: within one), "
         f"{a.tokens / sc.tokens:.0%} of its tokens (target: at most 40%): "
         f"{'met' if abs(a.solved - sc.solved) <= 1 and a.tokens <= 0.4 * sc.tokens else 'missed'}",
     ]
@@ -240,27 +266,19 @@ def main() -> None:
         return
     if not args.report_only:
         command = [sys.executable, "-m", "deliberate", "batch", "--model", args.model]
-        command += (
-            ["--resume", args.resume]
-            if args.resume
-            else [
-                "--set",
-                "gsm_symbolic",
-                "--set-seed",
-                "0",
-                "--size",
-                str(args.size),
-                "--strategies",
-                ",".join(STRATEGIES),
-                "--budgets",
-                str(args.n),
-                "--verifier",
-                args.verifier,
-            ]
-        )
+        # Only the problems the store lacks: `--size 40` after `--size 20` runs the new 20.
+        todo = [] if args.resume else missing_problems(folder, args.size, STRATEGIES)
+        if args.resume:
+            command += ["--resume", args.resume]
+        else:
+            problems = folder / "todo-adaptive.jsonl"
+            problems.write_text("".join(json.dumps(record) + "\n" for record in todo))
+            command += ["--file", str(problems), "--strategies", ",".join(STRATEGIES)]
+            command += ["--budgets", str(args.n), "--verifier", args.verifier]
         command += ["--out", str(folder / "rows-adaptive.csv")]
         env = {**os.environ, "DELIBERATE_DATA_DIR": str(folder / "store")}
-        subprocess.run(command, cwd=ROOT, env=env, check=False)
+        if args.resume or todo:
+            subprocess.run(command, cwd=ROOT, env=env, check=False)
     print(f"{args.model}, reasoning-gym gsm_symbolic seed 0")
     print(report(folder, args.n))
     print()

@@ -105,3 +105,32 @@ def test_tree_of_thoughts_keeps_the_states_the_model_votes_for(pens, arithmetic)
     assert next(e for e in events if isinstance(e, AnswerChosen)).node_id is not None
     if pruned:  # what was cut never outvoted what was kept
         assert max(kept_scores) >= max(e.score for e in votes if e.node_id in pruned)
+
+
+def test_the_benchmark_replays_the_stopping_rules_on_self_consistency_samples(
+    tmp_path, monkeypatch, capsys
+):
+    """benchmarks/adaptive.py needs no runs of the stopping rules: without them it replays their
+    rules on self-consistency's stored samples (here every sample agrees: both stop early)."""
+    from benchmarks.adaptive import report
+    from deliberate import cli
+
+    def agreeing(request, index):
+        return "\\boxed{29}" if request.answer_only else "Step 1: 50 - 21 = 29. \\boxed{29}"
+
+    monkeypatch.setattr(cli, "make_provider", lambda args: FakeProvider(agreeing))
+    monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path / "store"))
+    argv = ["batch", "--provider", "fake", "--set", "curated", "--size", "3", "--strategies",
+            "self_consistency,compute_optimal", "--budgets", "8", "--out", str(tmp_path / "r.csv")]  # fmt: skip
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    lines = report(tmp_path, 8).splitlines()
+    assert lines[0].startswith("3 problems")
+    rows = {line[:36].strip(): line[36:].split() for line in lines if "/3" in line}
+    solved, samples, tokens = rows["self-consistency @8"][:3]
+    assert float(samples) == 8
+    for rule in ("adaptive SC (replayed)", "early-stopping SC (replayed)"):
+        assert rows[rule][0] == solved
+        assert float(rows[rule][1]) < 8
+        assert float(rows[rule][2]) < float(tokens)
+    assert "compute_optimal" in rows
