@@ -55,7 +55,7 @@ def thinking_caption(node: dict[str, object]) -> str:
     returned (Anthropic and OpenAI return a summary; a reasoning server its whole thinking)."""
     if node.get("interrupted"):
         return "Its thinking until the run stopped, mid-call"
-    if node.get("writing"):
+    if node.get("writing") or node.get("written"):
         return (
             "Its thinking so far, as the model writes it (no answer yet)"
             if not node["text"]

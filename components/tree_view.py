@@ -129,6 +129,8 @@ def node_hover(tree: ReasoningTree, node_id: str) -> str:
         lines.append("pruned by the search")
     if data.get("writing"):
         lines.append("being written now")
+    elif data.get("written"):
+        lines.append("written; the rest of its model call is still being written")
     elif data.get("interrupted"):
         lines.append("cut off when the run ended")
     return "<br>".join([*lines, "", *_escaped_lines(data["text"])])

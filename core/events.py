@@ -63,6 +63,9 @@ class NodeText(Event):
     # reasoning_content), shown growing while the node is written; NodeAdded's `thinking`
     # replaces it. False: the node's own text.
     thinking: bool = False
+    # The node's model call has written all of it (others in the same call may go on): no
+    # longer being written; its NodeAdded (final text, answer, usage) comes when the call returns.
+    done: bool = False
 
 
 @dataclass(frozen=True)

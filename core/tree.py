@@ -59,17 +59,23 @@ class ReasoningTree:
                 self._add(event.node_id, event.parent_id, event.role, writing=True)
             case NodeText():
                 node = self._node(event.node_id)
-                if not node["writing"]:
+                if not (node["writing"] or node["written"]):
                     raise ValueError(f"text for node {event.node_id}, which is not being written")
                 node["thinking" if event.thinking else "text"] += event.text
+                # Done: written, awaiting its call's return; more text: written again.
+                node.update(writing=not event.done, written=event.done)
             case NodeAdded():
-                if event.node_id not in g or not g.nodes[event.node_id]["writing"]:
+                announced = event.node_id in g and (
+                    g.nodes[event.node_id]["writing"] or g.nodes[event.node_id]["written"]
+                )
+                if not announced:
                     self._add(event.node_id, event.parent_id, event.role, writing=False)
                 node = g.nodes[event.node_id]
                 node.update(
                     text=event.text,
                     role=event.role,
                     writing=False,
+                    written=False,
                     answer=event.answer,
                     thinking=event.thinking,
                     output_tokens=event.output_tokens,
@@ -96,8 +102,10 @@ class ReasoningTree:
                 self.status = event.text
             case RunFinished():
                 self.finished = event
-                for node_id in self.writing():  # stopped mid-call: its text so far is kept
-                    g.nodes[node_id].update(writing=False, interrupted=True)
+                # Stopped mid-call: its text so far is kept (all of it, if it was written).
+                for _, data in g.nodes(data=True):
+                    if data.get("writing") or data.get("written"):
+                        data.update(writing=False, written=False, interrupted=True)
 
     def _add(self, node_id: str, parent_id: str, role: str, writing: bool) -> None:
         if parent_id not in self.graph:
@@ -115,6 +123,7 @@ class ReasoningTree:
             pruned=False,
             selected=False,
             writing=writing,  # its model call is still running; text grows with NodeText
+            written=False,  # its text is whole, its call not yet returned (NodeText done)
             interrupted=False,  # the run ended while it was being written
             answer=None,
             thinking="",

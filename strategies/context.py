@@ -374,9 +374,8 @@ class RunContext(Scoring):
     def best_so_far(self) -> Choice:
         """When a run stops early: the best-scored finished path, else the best partial one."""
         # Nodes cut off mid-call (a failed stream) are shown, but never chosen.
-        nodes = [
-            n for n in self.tree.graph if n != ROOT and not self.tree.graph.nodes[n]["writing"]
-        ]
+        g = self.tree.graph
+        nodes = [n for n in g if n != ROOT and not (g.nodes[n]["writing"] or g.nodes[n]["written"])]
         if not nodes:
             return Choice(None, None, "no step was written")
         finished = [n for n in nodes if self.tree.graph.nodes[n].get("answer") is not None]

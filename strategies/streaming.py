@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 
 from core.events import Event, NodeText
-from core.providers.base import Completion, GenerationRequest, Provider, Thinking
+from core.providers.base import Completion, Finished, GenerationRequest, Provider, Thinking
 
 STREAM_INTERVAL = 0.25  # seconds: about four text events a second per node being written
 
@@ -33,9 +33,15 @@ class ShownText:
         self.shown: dict[str, str] = {}
         self._thinking: dict[str, str] = {}  # streamed thinking; shown as it came
         self._thought: dict[str, int] = {}  # how much of it has been shown
+        self._ended: dict[str, bool] = {}  # the node's call has ended: told yet?
 
     def add(self, node_id: str, text: str) -> None:
-        """New text of the node; a `Thinking` piece is new text of its thinking."""
+        """New text of the node; a `Thinking` piece is new text of its thinking, a `Finished`
+        one the end of the call writing it."""
+        if isinstance(text, Finished):
+            self._ended.setdefault(node_id, False)
+            return
+        self._ended.pop(node_id, None)  # a later call writes more of it (a lead-in's body)
         if isinstance(text, Thinking):
             self._thinking[node_id] = self._thinking.get(node_id, "") + text
             return
@@ -64,6 +70,10 @@ class ShownText:
             if len(visible) > len(shown) and visible.startswith(shown):
                 self.shown[node_id] = visible
                 yield NodeText(node_id, visible[len(shown) :])
+        if not first_words_only:
+            for node_id in [n for n, told in self._ended.items() if not told]:
+                self._ended[node_id] = True
+                yield NodeText(node_id, "", done=True)
 
     def rest(self, node_id: str, final: str) -> NodeText | None:
         """The final text's part not yet shown, if what was shown is its beginning."""
@@ -71,6 +81,7 @@ class ShownText:
         self._raw.pop(node_id, None)
         self._thinking.pop(node_id, None)  # NodeAdded's thinking replaces what was shown
         self._thought.pop(node_id, None)
+        self._ended.pop(node_id, None)
         if shown is None or not final.startswith(shown) or final == shown:
             return None
         return NodeText(node_id, final[len(shown) :])

@@ -27,7 +27,7 @@ def test_a_paced_fake_writes_every_sequence_a_word_per_step():
         on_text=lambda r, i, text: pieces.append((i, text)),
     )
     elapsed = time.monotonic() - start
-    assert pieces == [(0, "a "), (1, "d "), (0, "b "), (1, "e"), (0, "c")]
+    assert pieces == [(0, "a "), (1, "d "), (0, "b "), (1, "e"), (1, ""), (0, "c"), (0, "")]
     assert elapsed >= 3 / 50
     assert [c.text for c in completions] == ["a b c", "d e"]
     assert 2 / 50 <= completions[1].seconds < completions[0].seconds

@@ -14,7 +14,7 @@ from core.events import (
     from_json_lines,
     to_json_line,
 )
-from core.providers.base import GenerationRequest, Message, ProviderError, Thinking
+from core.providers.base import Finished, GenerationRequest, Message, ProviderError, Thinking
 from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
 from strategies import STRATEGIES
@@ -23,9 +23,10 @@ from strategies.streaming import ShownText
 BUDGET = Budget(n=4, width=2, max_depth=3, step_tokens=40, seed=3)
 
 
-def check_streaming(events) -> dict[str, str]:
-    """The stream's ordering invariants; returns each node's streamed text."""
-    started, finished = set(), set()
+def check_streaming(events, ends: bool = True) -> dict[str, str]:
+    """The stream's ordering invariants; returns each node's streamed text. `ends`: the provider
+    says when each sample ends, so every streamed node is marked written before it completes."""
+    started, written, finished = set(), set(), set()
     pieces: dict[str, list[str]] = defaultdict(list)
     for event in events:
         if isinstance(event, NodeStarted):
@@ -34,11 +35,15 @@ def check_streaming(events) -> dict[str, str]:
         elif isinstance(event, NodeText):
             assert event.node_id in started, "text for a node that was never started"
             assert event.node_id not in finished, "text for a node already complete"
-            assert event.text
+            assert event.text or event.done
+            assert not (event.done and event.text), "a written mark carries no text"
+            if event.done:
+                written.add(event.node_id)
             pieces[event.node_id].append(event.text)
         elif isinstance(event, NodeAdded):
             if event.node_id in started:
                 assert "".join(pieces[event.node_id]) == event.text
+                assert not ends or event.node_id in written, "completed, never marked written"
             finished.add(event.node_id)
     return {node: "".join(p) for node, p in pieces.items()}
 
@@ -145,6 +150,8 @@ def test_the_local_engine_streams_what_it_returns(local):
     for i, completion in enumerate(streamed):
         assert "".join(pieces[(0, i)]) == completion.text
         assert len(pieces[(0, i)]) > 3  # many pieces, not one at the end
+        assert [isinstance(p, Finished) for p in pieces[(0, i)]].count(True) == 1
+        assert isinstance(pieces[(0, i)][-1], Finished)
     assert [c.usage.output_tokens for c in streamed] == [c.usage.output_tokens for c in plain]
     assert [c.text for c in streamed] == [c.text for c in plain]
 
@@ -285,3 +292,52 @@ def test_thinking_streams_apart_from_the_text_and_the_fold_keeps_it_apart():
     assert shown.rest("n1", "She sold 72.") is None
     tree.apply(NodeAdded("n1", "root", "She sold 72.", "answer", thinking="48 / 2 = 24."))
     assert tree.graph.nodes["n1"]["thinking"] == "48 / 2 = 24."
+
+
+def test_a_node_is_marked_written_when_its_sample_ends_not_when_the_call_returns(pens, arithmetic):
+    """A short sample's node stops being written while a longer one of the same call goes on."""
+
+    def uneven(request, index):
+        return " ".join(["word"] * (3 if index == 0 else 30)) + " \\boxed{29}"
+
+    provider = FakeProvider(uneven, tokens_per_second=20)  # the long one writes for 1.5 s
+    events = list(STRATEGIES["best_of_n"](pens, provider, arithmetic, Budget(n=2, seed=1)))
+    check_streaming(events)
+    marks = [k for k, e in enumerate(events) if isinstance(e, NodeText) and e.done]
+    short, long = (e.node_id for e in events if isinstance(e, NodeStarted))
+    assert events[marks[0]].node_id == short
+    later = [e for e in events[marks[0] :] if isinstance(e, NodeText) and not e.done]
+    assert later and {e.node_id for e in later} == {long}  # the other is still being written
+    tree = ReasoningTree.from_events(events[: marks[0] + 1])
+    assert tree.writing() == [long]
+    assert tree.graph.nodes[short]["written"] and tree.graph.nodes[short]["text"]
+
+
+def test_a_written_node_takes_more_text_from_a_later_call_and_a_stop_keeps_it():
+    tree = ReasoningTree()
+    tree.apply(NodeStarted("n1", "root", "step"))
+    tree.apply(NodeText("n1", "Step 2:"))
+    tree.apply(NodeText("n1", "", done=True))
+    assert tree.writing() == [] and tree.graph.nodes["n1"]["written"]
+    tree.apply(NodeText("n1", " 7 × 3 = 21."))  # a lead-in's body, written into its node
+    assert tree.writing() == ["n1"]
+    tree.apply(NodeText("n1", "", done=True))
+    tree.apply(RunFinished("stopped"))
+    node = tree.graph.nodes["n1"]
+    assert node["interrupted"] and not node["written"]
+    assert node["text"] == "Step 2: 7 × 3 = 21."
+
+
+@pytest.mark.model
+def test_the_local_engine_says_when_each_sample_ends(local):
+    """A sample that ends early says so while the batch decodes the others."""
+    count = (Message("user", "Count from 1 to 50, one number per line."),)
+    requests = [
+        GenerationRequest(count, n=1, max_tokens=4, temperature=0.0, seed=1),
+        GenerationRequest(count, n=1, max_tokens=24, temperature=0.0, seed=1),
+    ]
+    order: list[tuple[int, str]] = []
+    local.generate_many(requests, lambda r, i, t: order.append((r, t)))
+    ends = [k for k, (_, piece) in enumerate(order) if isinstance(piece, Finished)]
+    assert [order[k][0] for k in ends] == [0, 1]
+    assert any(r == 1 and piece for r, piece in order[ends[0] :])  # the other wrote on

@@ -25,6 +25,7 @@ from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
 from core.providers.api_errors import error_body, error_details
 from core.providers.base import (
     Completion,
+    Finished,
     GenerationRequest,
     Message,
     Price,
@@ -173,6 +174,7 @@ class AnthropicProvider(ApiProvider):
                 message["usage"].update(usage)
             elif kind == "message_stop":
                 complete = True
+                piece(0, Finished())
         if not complete:
             raise self.error(f"the stream from {self.service} ended before the reply was complete")
         return json.dumps(message)

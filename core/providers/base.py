@@ -10,12 +10,18 @@ from functools import partial
 from core.confidence import ConfidenceStop, TokenConfidence
 
 # Streaming: new text of sample `index` of request `request` (positions in the call's lists);
-# a Thinking piece is the model's thinking, any other str its answer.
+# a Thinking piece is the model's thinking, a Finished one the sample's end, any other str its
+# answer.
 TextSink = Callable[[int, int, str], None]
 
 
 class Thinking(str):
     """A streamed piece of the model's thinking (not its answer), handed to the same TextSink."""
+
+
+class Finished(str):
+    """A sample's end, handed to the TextSink as an empty piece: the sample has written all it
+    will (while the call's other samples may go on); its Completion comes when the call returns."""
 
 
 STEP_STOP = "\n\n"  # a reasoning step ends at a blank line, as in search-and-learn
@@ -140,7 +146,7 @@ class Provider(ABC):
         any thread, several at once where requests go out concurrently (API providers), so the
         callback must be thread-safe; one sample's pieces come in order, all before this
         returns, and joined they are its text (before stop cuts the backend applies after the
-        fact, which it holds back)."""
+        fact, which it holds back). A `Finished()` piece, last, says the sample has ended."""
         done: list[list[Completion]] = []
         for r, request in enumerate(requests):
             sink = None if on_text is None else partial(on_text, r)

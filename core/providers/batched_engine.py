@@ -30,7 +30,7 @@ import llama_cpp as lc
 import numpy as np
 
 from core.confidence import logits_confidence
-from core.providers.base import ProviderError, TextSink
+from core.providers.base import Finished, ProviderError, TextSink
 from core.providers.batched_sampling import Job, Pieces, Run, Sample, make_sampler
 from core.providers.kv_plan import EngineSize
 
@@ -361,8 +361,12 @@ class BatchedEngine:
             run.finish, run.done = "low_confidence", True
 
     def _stream(self, run: Run) -> None:
-        if self._on_text is not None and (piece := run.fresh_text()):
+        if self._on_text is None:
+            return
+        if piece := run.fresh_text():
             self._on_text(run.job, run.index, piece)
+        if run.done:  # called once at its end: a finished run leaves the decoding batch
+            self._on_text(run.job, run.index, Finished())
 
     def _fill(self, rows: list[tuple[int, int, int]], logits_last_only: bool = False) -> None:
         batch = self._batch

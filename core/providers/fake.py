@@ -9,7 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from core.confidence import TokenConfidence
-from core.providers.base import Completion, GenerationRequest, Provider, TextSink, Usage
+from core.providers.base import (
+    Completion,
+    Finished,
+    GenerationRequest,
+    Provider,
+    TextSink,
+    Usage,
+)
 
 Script = Callable[[GenerationRequest, int], str]
 # Token confidence for sample `index` of a request, given its text (None: the model had none):
@@ -105,6 +112,7 @@ class FakeProvider(Provider):
             for (r, i), words in pieces.items():
                 for word in words:
                     on_text(r, i, word)
+                on_text(r, i, Finished())
         return answers
 
     def _paced(
@@ -116,6 +124,9 @@ class FakeProvider(Provider):
         """Hand out word k of every sequence at step k, one step every 1 / tokens_per_second s;
         each completion's `seconds` is the time until its last word."""
         start, steps = time.monotonic(), max(map(len, pieces.values()), default=0)
+        for key, words in pieces.items():
+            if not words and on_text is not None:
+                on_text(*key, Finished())
         ended: dict[tuple[int, int], float] = {}
         for step in range(steps):
             time.sleep(max(0.0, start + (step + 1) / self.tokens_per_second - time.monotonic()))
@@ -123,6 +134,8 @@ class FakeProvider(Provider):
                 if step < len(words):
                     if on_text is not None:
                         on_text(*key, words[step])
+                        if step == len(words) - 1:
+                            on_text(*key, Finished())
                     ended[key] = time.monotonic() - start
         return [
             [replace(c, seconds=ended.get((r, i), 0.0)) for i, c in enumerate(completions)]

@@ -27,6 +27,7 @@ from core.confidence import ConfidenceStop, TokenConfidence, token_confidence
 from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
 from core.providers.base import (
     Completion,
+    Finished,
     GenerationRequest,
     Price,
     ProviderError,
@@ -177,6 +178,7 @@ class OpenAIProvider(ApiProvider):
                             thought = True
                 if logprobs := (part.get("logprobs") or {}).get("content"):
                     choice.setdefault("logprobs", {"content": []})["content"] += logprobs
+                ended = choice["finish_reason"]
                 choice["finish_reason"] = part.get("finish_reason") or choice["finish_reason"]
                 if (
                     cut
@@ -185,6 +187,8 @@ class OpenAIProvider(ApiProvider):
                     and _falls(cut, measured, i, logprobs)
                 ):
                     choice["finish_reason"] = "low_confidence"
+                if choice["finish_reason"] and not ended:
+                    piece(i, Finished())
             if any(c["finish_reason"] == "low_confidence" for c in choices.values()):
                 chunks.close()
                 received = sum(len(c["logprobs"]["content"]) for c in choices.values())
