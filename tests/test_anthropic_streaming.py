@@ -7,7 +7,7 @@ import pytest
 from components.live_text import build_live_text
 from core.budget import Budget
 from core.events import NodeAdded, NodeText
-from core.providers.base import GenerationRequest, ProviderError, Thinking, Usage
+from core.providers.base import Finished, GenerationRequest, ProviderError, Thinking, Usage
 from core.tree import ReasoningTree
 from strategies.native_thinking import native_thinking
 from strategies.runner import run_strategy
@@ -59,7 +59,8 @@ def test_text_and_thinking_stream_and_match_the_plain_call():
         )
         (plain,) = claude(server).generate_many([request])
     assert server.payloads[0]["stream"] is True
-    text = [p for p in pieces[(0, 0)] if not isinstance(p, Thinking)]
+    assert isinstance(pieces[(0, 0)][-1], Finished)
+    text = [p for p in pieces[(0, 0)][:-1] if not isinstance(p, Thinking)]
     thought = [p for p in pieces[(0, 0)] if isinstance(p, Thinking)]
     # Text past the stop sequence, which is applied here, is never shown.
     assert "".join(text) == "Step 1: 2 + 2 = 4." == streamed[0].text == plain[0].text

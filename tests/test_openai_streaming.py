@@ -8,6 +8,7 @@ import pytest
 from core.budget import Budget
 from core.events import NodeText, UsageRecorded
 from core.providers.base import (
+    Finished,
     GenerationRequest,
     Message,
     Price,
@@ -19,6 +20,7 @@ from core.providers.openai_api import OpenAICompatibleProvider
 from strategies import STRATEGIES
 from tests.fake_api_server import FakeApiServer, Reply
 from tests.test_openai_provider import chat, error
+from tests.test_streaming import check_streaming
 
 QUESTION = (Message("system", "Solve step by step."), Message("user", "What is 2 + 2?"))
 USAGE = {
@@ -78,7 +80,8 @@ def test_text_arrives_in_pieces_and_usage_equals_the_plain_calls():
         (plain,) = provider(server).generate_many([request])
     assert server.payloads[0]["stream"] is True
     assert server.payloads[0]["stream_options"] == {"include_usage": True}
-    assert pieces[(0, 0)] == PIECES and pieces[(0, 1)] == PIECES
+    for i in (0, 1):  # each choice's pieces, then its end
+        assert pieces[(0, i)][:-1] == PIECES and isinstance(pieces[(0, i)][-1], Finished)
     assert [c.text for c in streamed] == [c.text for c in plain] == ["".join(PIECES)] * 2
     assert [c.usage for c in streamed] == [c.usage for c in plain]
     assert sum(c.usage.output_tokens for c in streamed) == 31
@@ -110,6 +113,7 @@ def test_a_run_over_a_streaming_server_streams_its_nodes(pens, arithmetic):
         events = list(STRATEGIES["best_of_n"](pens, provider(server), arithmetic, Budget(n=2)))
     texts = [e for e in events if isinstance(e, NodeText)]
     assert texts and events[-1].reason == "complete"
+    check_streaming(events)  # each node marked written as its choice finished
     usage = [e for e in events if isinstance(e, UsageRecorded) and e.role == "generate"]
     assert sum(u.output_tokens for u in usage) == 31
 

@@ -30,6 +30,7 @@ from core.providers.api_errors import (
 )
 from core.providers.base import (
     Completion,
+    Finished,
     GenerationRequest,
     Message,
     Provider,
@@ -76,8 +77,9 @@ def stop_filtered(
     sink: Callable[[int, str], None], stops: Sequence[str]
 ) -> Callable[[int, str], None]:
     """`sink` fed only text before the first stop sequence, as `cut_at_stops` will cut the
-    reply; a stop's first characters are held back until they cannot start one. Thinking
-    pieces pass as they are: stops apply to the answer."""
+    reply; a stop's first characters are held back until they cannot start one, or until the
+    reply's `Finished` piece, passed on after them. Thinking pieces pass as they are: stops
+    apply to the answer."""
     stops = [s for s in stops if s]
     hold = max((len(s) for s in stops), default=1) - 1
     texts: dict[int, str] = {}
@@ -91,10 +93,13 @@ def stop_filtered(
         # blank line a stripped prefill left out): a stop there is not a stop.
         whole = texts[index] = (texts.get(index, "") + text).lstrip()
         cuts = [at for at in (whole.find(s) for s in stops) if at >= 0]
-        end = min(cuts) if cuts else len(whole) - hold
+        ended = isinstance(text, Finished)
+        end = min(cuts) if cuts else len(whole) - (0 if ended else hold)
         if end > sent.get(index, 0):
             sink(index, whole[sent.get(index, 0) : end])
             sent[index] = end
+        if ended:
+            sink(index, text)
 
     return feed
 
