@@ -33,6 +33,7 @@ class LiveEntry:
     text: str  # for a branch being written, its newest words
     score: float | None = None
     thinking: bool = False  # the text is the model's thinking: it has written no answer yet
+    waiting: bool = False  # written; its batched call is still writing other branches
 
 
 def node_label(text: str, writing: bool = False) -> str:
@@ -75,7 +76,13 @@ def build_live_text(tree: ReasoningTree) -> tuple[list[LiveEntry], list[LiveEntr
     ]
     finished = [n for n in g if n != ROOT and not g.nodes[n].get("writing") and g.nodes[n]["text"]]
     recent = [
-        LiveEntry(n, g.nodes[n]["depth"], _tail(g.nodes[n]["text"]), g.nodes[n]["score"])
+        LiveEntry(
+            n,
+            g.nodes[n]["depth"],
+            _tail(g.nodes[n]["text"]),
+            g.nodes[n]["score"],
+            waiting=bool(g.nodes[n].get("written")),
+        )
         for n in reversed(finished[-RECENT_STEPS:])
     ]
     return writing, recent
@@ -120,5 +127,7 @@ def render_live_text(tree: ReasoningTree) -> None:
         st.markdown("**Last finished steps**")
         for entry in recent:
             score = "not scored" if entry.score is None else f"PRM {entry.score:.2f}"
+            if entry.waiting:
+                score = "written · scored when its batch is done"
             st.caption(f"{entry.node_id} · depth {entry.depth} · {score}")
             st.text(entry.text)

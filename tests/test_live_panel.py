@@ -65,6 +65,22 @@ def test_the_progress_line_counts_the_deepest_level():
     assert progress_line(tree) == "depth 2: 1 branch writing, 1 written, 1 scored"
 
 
+def test_a_branch_that_ended_leaves_the_panel_while_its_batch_writes_on():
+    tree = growing_tree()
+    tree.apply(NodeText("n3", " = 72."))
+    tree.apply(NodeText("n3", "", done=True))  # its sample ended; n4 still writes
+    writing, recent = build_live_text(tree)
+    assert [e.node_id for e in writing] == ["n4"]
+    assert (recent[0].node_id, recent[0].text, recent[0].waiting) == (
+        "n3",
+        "Step 2: Altogether she sold 48 + 24 = 72.",
+        True,
+    )
+    assert progress_line(tree) == "depth 2: 1 branch writing, 1 written"
+    tree.apply(NodeAdded("n3", "n1", "Step 2: Altogether she sold 48 + 24 = 72."))
+    assert not build_live_text(tree)[1][0].waiting
+
+
 def test_the_thinking_caption_says_whether_it_is_streamed_or_returned():
     events = [
         RunStarted("r", "native_thinking", "q", "72", "fake", "m", "arithmetic"),
