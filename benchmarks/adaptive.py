@@ -157,11 +157,15 @@ def table(rows: Sequence[Row], total: int) -> list[str]:
 
 
 def report(folder: Path, n: int) -> str:
-    """Every strategy against self-consistency at N, on the problems where self-consistency and
-    compute_optimal both ran: the stopping rules as they ran where every such problem has their
+    """Every strategy against self-consistency at N, on the problems where self-consistency (with
+    all N samples) and compute_optimal both ran: the stopping rules as they ran where every such problem has their
     own runs, else replayed on self-consistency's samples."""
     problems = by_problem(stored_runs(folder))
-    done = [r for r in problems.values() if {"self_consistency", "compute_optimal"} <= set(r)]
+    done = [
+        r
+        for r in problems.values()
+        if {"self_consistency", "compute_optimal"} <= set(r) and sampled(r["self_consistency"]) == n
+    ]
     if not done:
         return "no problem has both self-consistency and compute_optimal finished yet"
     total = len(done)

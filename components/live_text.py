@@ -56,7 +56,9 @@ def thinking_caption(node: dict[str, object]) -> str:
     returned (Anthropic and OpenAI return a summary; a reasoning server its whole thinking)."""
     if node.get("interrupted"):
         return "Its thinking until the run stopped, mid-call"
-    if node.get("writing") or node.get("written"):
+    if node.get("written"):
+        return "Its thinking, as the model wrote it"
+    if node.get("writing"):
         return (
             "Its thinking so far, as the model writes it (no answer yet)"
             if not node["text"]
@@ -74,13 +76,20 @@ def build_live_text(tree: ReasoningTree) -> tuple[list[LiveEntry], list[LiveEntr
         else LiveEntry(n, g.nodes[n]["depth"], _tail(g.nodes[n]["thinking"]), thinking=True)
         for n in reversed(tree.writing())
     ]
-    finished = [n for n in g if n != ROOT and not g.nodes[n].get("writing") and g.nodes[n]["text"]]
+    finished = [
+        n
+        for n, data in g.nodes(data=True)
+        if n != ROOT
+        and not data.get("writing")
+        and (data["text"] or (data.get("written") and data["thinking"]))
+    ]
     recent = [
         LiveEntry(
             n,
             g.nodes[n]["depth"],
-            _tail(g.nodes[n]["text"]),
+            _tail(g.nodes[n]["text"] or g.nodes[n]["thinking"]),
             g.nodes[n]["score"],
+            thinking=not g.nodes[n]["text"],
             waiting=bool(g.nodes[n].get("written")),
         )
         for n in reversed(finished[-RECENT_STEPS:])
@@ -128,6 +137,12 @@ def render_live_text(tree: ReasoningTree) -> None:
         for entry in recent:
             score = "not scored" if entry.score is None else f"PRM {entry.score:.2f}"
             if entry.waiting:
-                score = "written · scored when its batch is done"
+                score = (
+                    "written in full; the run ended before its call returned"
+                    if tree.finished is not None
+                    else "written · the rest of its batch is still being written"
+                )
+            if entry.thinking:
+                score += " · thinking only, no answer"
             st.caption(f"{entry.node_id} · depth {entry.depth} · {score}")
             st.text(entry.text)

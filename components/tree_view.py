@@ -87,8 +87,10 @@ def greyed_nodes(tree: ReasoningTree) -> set[str]:
 
 
 def _shown_text(data: dict) -> str:
-    """A node's text; while it is written and has none yet, its thinking so far."""
-    return data["text"] or (data.get("thinking", "") if data.get("writing") else "")
+    """A node's text; while it is written (or its call has not returned) and has none, its
+    thinking so far."""
+    streamed = data.get("writing") or data.get("written")
+    return data["text"] or (data.get("thinking", "") if streamed else "")
 
 
 @lru_cache(maxsize=8192)
@@ -129,6 +131,8 @@ def node_hover(tree: ReasoningTree, node_id: str) -> str:
         lines.append("pruned by the search")
     if data.get("writing"):
         lines.append("being written now")
+    elif data.get("written") and tree.finished is not None:
+        lines.append("written in full; the run ended before its call returned (not scored)")
     elif data.get("written"):
         lines.append("written; the rest of its model call is still being written")
     elif data.get("interrupted"):

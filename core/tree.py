@@ -102,10 +102,10 @@ class ReasoningTree:
                 self.status = event.text
             case RunFinished():
                 self.finished = event
-                # Stopped mid-call: its text so far is kept (all of it, if it was written).
-                for _, data in g.nodes(data=True):
-                    if data.get("writing") or data.get("written"):
-                        data.update(writing=False, written=False, interrupted=True)
+                # Stopped mid-call: its text so far is kept. A written node keeps `written`:
+                # its text is whole, but its call never returned it (no answer, no score).
+                for node_id in self.writing():
+                    g.nodes[node_id].update(writing=False, interrupted=True)
 
     def _add(self, node_id: str, parent_id: str, role: str, writing: bool) -> None:
         if parent_id not in self.graph:
@@ -124,7 +124,7 @@ class ReasoningTree:
             selected=False,
             writing=writing,  # its model call is still running; text grows with NodeText
             written=False,  # its text is whole, its call not yet returned (NodeText done)
-            interrupted=False,  # the run ended while it was being written
+            interrupted=False,  # the run ended while it was being written: its text is partial
             answer=None,
             thinking="",
             correct=None,

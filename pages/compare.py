@@ -45,7 +45,6 @@ if mode == DEMO:  # recorded pairs from the demo deck: no model, no network
     render_deck_player()
     st.stop()
 problem = render_problem_picker("compare")
-read_ahead(settings.provider if settings is not None else None, problem)
 system_2 = settings.strategies(system_2_only=True) if settings is not None else SYSTEM_2
 strategy = st.selectbox(
     "System 2 strategy",
@@ -86,6 +85,8 @@ def bigger_backend():
 
 workers = st.session_state.get("compare_workers")
 running = workers is not None and any(w.running for w in workers)
+if not running:  # a prefill slipped between a run's calls would slow it
+    read_ahead(settings.provider if settings is not None else None, problem)
 guess = st.session_state.get("compare_prediction")  # teaching mode: locked in before Run both
 if teaching() and not running:
     if guess is None:

@@ -24,7 +24,6 @@ render_leave_button()
 st.title("Watch a model think")
 with st.expander("Problem and strategy") if present else st.container():
     problem = render_problem_picker("live")
-    read_ahead(settings.provider if settings is not None else None, problem)
     names = settings.strategies() if settings is not None else list(STRATEGIES)
     strategy = st.selectbox(
         "Strategy",
@@ -43,6 +42,8 @@ if settings is not None:
 
 worker = st.session_state.get("live_worker")
 running = worker is not None and worker.running
+if not running:  # a prefill slipped between a run's calls would slow it
+    read_ahead(settings.provider if settings is not None else None, problem)
 run_column, stop_column, note_column = st.columns([1, 1, 4])
 # Space runs when nothing runs, and stops the run in progress (keeping everything).
 run_slot = run_column.empty()

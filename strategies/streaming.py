@@ -3,7 +3,8 @@
 The strategy is a generator driven by the run's thread; a streaming provider call blocks. So the
 call runs in a helper thread that puts each piece of new text on a queue, and the generator
 turns the queue into NodeText events: a node's first words at once, then at most one per node
-every STREAM_INTERVAL seconds, until the call returns. The events stay one stream: the tree, the
+every STREAM_INTERVAL seconds, and an empty one marked done when its sample ends (a `Finished`
+piece), until the call returns. The events stay one stream: the tree, the
 ledger, the store and the page fold them like any other.
 """
 
@@ -76,15 +77,16 @@ class ShownText:
                 yield NodeText(node_id, "", done=True)
 
     def rest(self, node_id: str, final: str) -> NodeText | None:
-        """The final text's part not yet shown, if what was shown is its beginning."""
+        """The final text's part not yet shown, if what was shown is its beginning (marked done
+        if the node's end was told: it is not being written again)."""
         shown = self.shown.pop(node_id, None)
         self._raw.pop(node_id, None)
         self._thinking.pop(node_id, None)  # NodeAdded's thinking replaces what was shown
         self._thought.pop(node_id, None)
-        self._ended.pop(node_id, None)
+        ended = self._ended.pop(node_id, False)
         if shown is None or not final.startswith(shown) or final == shown:
             return None
-        return NodeText(node_id, final[len(shown) :])
+        return NodeText(node_id, final[len(shown) :], done=ended)
 
 
 def streamed_call(

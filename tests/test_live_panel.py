@@ -171,3 +171,17 @@ def test_every_cut_and_choice_is_explained_in_plain_words():
         "(cut at depth 1)",
         "chose the answer 72 by best of 1 finished beams; it is right",
     ]
+
+
+def test_a_branch_that_ended_while_thinking_keeps_its_thinking_on_the_panel():
+    tree = growing_tree()
+    tree.apply(NodeText("n4", "48 and half of it", thinking=True))
+    tree.apply(NodeText("n4", "", done=True))  # out of tokens before any answer text
+    recent = build_live_text(tree)[1]
+    assert (recent[0].node_id, recent[0].text, recent[0].thinking) == (
+        "n4",
+        "48 and half of it",
+        True,
+    )
+    assert thinking_caption(tree.graph.nodes["n4"]) == "Its thinking, as the model wrote it"
+    assert "48 and half" in build_tree_figure(tree).to_json()  # its label is not blank

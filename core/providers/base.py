@@ -146,7 +146,8 @@ class Provider(ABC):
         any thread, several at once where requests go out concurrently (API providers), so the
         callback must be thread-safe; one sample's pieces come in order, all before this
         returns, and joined they are its text (before stop cuts the backend applies after the
-        fact, which it holds back). A `Finished()` piece, last, says the sample has ended."""
+        fact, which it holds back). A `Finished()` piece, last, says the sample has ended (when
+        the backend streamed it: a plain call, or a stream that broke, sends none)."""
         done: list[list[Completion]] = []
         for r, request in enumerate(requests):
             sink = None if on_text is None else partial(on_text, r)
