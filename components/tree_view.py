@@ -28,6 +28,7 @@ EDGE_COLOR = "#9a9a9a"
 ANSWER_MARKS = {True: ("✓", "#1a7f37"), False: ("✗", "#cf222e"), None: ("?", "#6e7781")}
 ANSWER_OFFSET = 0.3  # rows below the node
 LABEL_OFFSET = 0.22  # rows above the node: its key calculation or first words
+LABEL_MARGIN = 70  # px: half of a 22-character label at 11 px
 WRITING_COLOR = "#dbe9ff"  # a node whose text is still being written
 PRUNED_TEXT = "#9a9a9a"  # pruned branches fade, labels too
 HOVER_CHARS = 600  # the hover shows a preview; a click shows the whole step
@@ -264,6 +265,7 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
                 _label(_shown_text(g.nodes[n]), bool(g.nodes[n].get("writing"))) for n in steps
             ],
             "textposition": "middle center",
+            "cliponaxis": False,  # the outermost nodes' labels run into the side margins
             "textfont": {
                 "size": 11 if len(steps) <= 40 else 9,
                 "color": [PRUNED_TEXT if n in grey else "#24292f" for n in steps],
@@ -310,7 +312,8 @@ def build_tree_figure(tree: ReasoningTree, selected: str | None = None) -> go.Fi
     depth = max((d for _, d in g.nodes(data="depth")), default=0)
     layout = {
         "height": int(min(720, max(320, 150 + 95 * depth))),
-        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        # Half a label's width at each side, so the outermost labels are not cut off.
+        "margin": {"l": LABEL_MARGIN, "r": LABEL_MARGIN, "t": 10, "b": 10},
         "xaxis": {"visible": False},
         # Room below the deepest row for the answer marks.
         "yaxis": {"visible": False, "range": [-depth - 0.6, 0.55]},
