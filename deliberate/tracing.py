@@ -15,7 +15,8 @@ The spans, parents first:
 
 Times (events carry no wall-clock time): a clock in seconds since the run started follows
 `NodeText.at`; a node whose call was announced (`NodeStarted`) starts at the clock then, and its
-calls run from there for their `UsageRecorded.seconds`, one after another; a call with no
+calls run from there one after another, each until its sample's end (the `NodeText` marked
+done) or else for its `UsageRecorded.seconds`; a call with no
 announced start (a verifier's, a provider that does not stream) starts at the clock and moves it
 on by its seconds, as if calls ran one at a time. A node span lasts until the last span under
 it ends, the run span until the last of all; the whole trace is placed so that the run ends at
@@ -91,12 +92,15 @@ class _Fold:
         self.spans: dict[str, PlannedSpan] = {RUN: PlannedSpan(RUN, None, Kind.CHAIN, 0.0, 0.0)}
         self.clock = 0.0
         self.next_call_at: dict[str, float] = {}  # a streamed node's next call starts here
+        self.ended: dict[str, list[float]] = {}  # a streamed node's calls' ends (done marks)
         self.scored: list[str] = []  # the nodes the last StepScored group scored
         self.calls = 0
 
     def apply(self, event: Event, previous: Event | None) -> None:
         if isinstance(event, NodeText) and event.at is not None:
             self.clock = max(self.clock, event.at)
+            if event.done:
+                self.ended.setdefault(event.node_id, []).append(event.at)
         elif isinstance(event, RunStarted):
             self.run_started(event)
         elif isinstance(event, NodeStarted):
@@ -187,11 +191,16 @@ class _Fold:
             parent = _node(event.node_id) if known and event.node_id else RUN
         if event.node_id in self.next_call_at:
             start = self.next_call_at[event.node_id]
-            self.next_call_at[event.node_id] = start + event.seconds
-            self.clock = max(self.clock, start + event.seconds)
+            # A sample that marked its end ran until then: a batched call's samples run
+            # together and end apart, while their seconds are equal shares of the call's.
+            ends = self.ended.get(event.node_id) if event.role == "generate" else None
+            end = max(start, ends.pop(0)) if ends else start + event.seconds
+            self.next_call_at[event.node_id] = end
+            self.clock = max(self.clock, end)
         else:
             start = self.clock
             self.clock += event.seconds
+            end = self.clock
         attributes: dict[str, Any] = {
             Attr.LLM_MODEL_NAME: event.model,
             Attr.LLM_TOKEN_COUNT_PROMPT: event.input_tokens,
@@ -204,7 +213,6 @@ class _Fold:
             attributes[Attr.LLM_COST_TOTAL] = event.cost_usd
         self.calls += 1
         key = f"call:{self.calls}"
-        end = start + event.seconds
         self.spans[key] = PlannedSpan(
             event.role, parent, Kind.LLM, start, end, attributes, metadata
         )

@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openinference.semconv.trace import OpenInferenceSpanKindValues as Kind
 from openinference.semconv.trace import SpanAttributes as Attr
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -32,7 +33,7 @@ from core.verifiers import make_verifier
 from deliberate.cli import main
 from deliberate.otlp import otlp_json, otlp_request, parse_otlp_json, send_spans, traces_url
 from deliberate.recordings import write_recording
-from deliberate.tracing import run_spans
+from deliberate.tracing import plan_spans, run_spans
 from strategies import STRATEGIES
 from tests.test_pages import start_app
 
@@ -222,6 +223,18 @@ def test_span_times_follow_the_recorded_times(receiver):
         "verify 2": (3.75, 4.0),
         "verify 3": (4.0, 4.25),
     }
+
+
+def test_a_batched_samples_span_ends_when_it_marked_its_end():
+    """n2 and n3 were written together from 1.75 s; n3's sample ended at 2.25 s, n2's at 3.5 s
+    (their seconds, equal shares of the call's, say 2.0 and 1.0)."""
+    marked = [*RUN[:9], NodeText("n3", "", at=2.25, done=True)]
+    marked += [NodeText("n2", "", at=3.5, done=True), *RUN[9:]]
+    spans = plan_spans(marked)
+    calls = {f"{s.metadata['role']} {s.parent}": s for s in spans.values() if s.kind == Kind.LLM}
+    assert (calls["generate node:n3"].start, calls["generate node:n3"].end) == (1.75, 2.25)
+    assert (calls["generate node:n2"].start, calls["generate node:n2"].end) == (1.75, 3.5)
+    assert spans["run"].end == 4.0  # then the two verifier calls, one after the other
 
 
 def test_a_strategys_run_has_a_span_per_node_and_per_call_following_the_tree(receiver, pens):
