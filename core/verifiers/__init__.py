@@ -3,6 +3,8 @@ PRMs served over HTTP, and combinations of them ("program>arithmetic", "served_p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.providers.base import Provider
 from core.verifiers.arithmetic import ArithmeticChecker
 from core.verifiers.base import Verifier
@@ -14,21 +16,59 @@ from core.verifiers.prm_shepherd import ShepherdPrm
 from core.verifiers.program import ProgramChecker
 from core.verifiers.served import PrmServer
 
-VERIFIERS: dict[str, str] = {
-    "arithmetic": "Arithmetic checker: recomputes every calculation in a step (rules, free)",
-    "model_judge": "Model as PRM: the model judges each step; P(yes) from its logprobs",
-    "program": "Program-aided: the model writes a Python program for the problem, run in a "
-    "sandbox; final answers that agree with it score high, steps are checked by arithmetic",
-    "served_prm": "Served PRM (vLLM pooling API): a Qwen2.5-Math-PRM-style model scores each "
-    "step, P(right) at its <extra_0> separator",
-    "shepherd_prm": "Served PRM (completions logprobs): a Math-Shepherd-style model; "
-    "P(+) / (P(+) + P(-)) after each step's ки tag, on any OpenAI-compatible server",
-    "confidence": "Confidence (DeepConf): how sure the model was of its own tokens, from its "
-    "top-20 logprobs (free; the embedded model and servers that return logprobs)",
-    "program>arithmetic": "Combined: program agreement decides, the arithmetic checker breaks "
-    "its ties",
+Factory = Callable[[Provider, PrmServer | None], Verifier]
+
+
+def _served(kind: Callable[[PrmServer], Verifier], name: str) -> Factory:
+    def make(provider: Provider, prm: PrmServer | None) -> Verifier:
+        if prm is None:
+            raise ValueError(
+                f"the {name} verifier needs its PRM server: its URL and model name "
+                f"(--prm-url and --prm-model, or the sidebar's PRM server fields)"
+            )
+        return kind(prm)
+
+    return make
+
+
+# One line per verifier: its name, what the sidebar says of it, and how to build it (from the
+# run's provider, which model-based verifiers call, and the PRM server, which served ones need).
+REGISTRY: dict[str, tuple[str, Factory]] = {
+    "arithmetic": (
+        "Arithmetic checker: recomputes every calculation in a step (rules, free)",
+        lambda provider, prm: ArithmeticChecker(),
+    ),
+    "model_judge": (
+        "Model as PRM: the model judges each step; P(yes) from its logprobs",
+        lambda provider, prm: ModelJudge(provider),
+    ),
+    "program": (
+        "Program-aided: the model writes a Python program for the problem, run in a sandbox; "
+        "final answers that agree with it score high, steps are checked by arithmetic",
+        lambda provider, prm: ProgramChecker(provider),
+    ),
+    "served_prm": (
+        "Served PRM (vLLM pooling API): a Qwen2.5-Math-PRM-style model scores each step, "
+        "P(right) at its <extra_0> separator",
+        _served(PoolingPrm, "served_prm"),
+    ),
+    "shepherd_prm": (
+        "Served PRM (completions logprobs): a Math-Shepherd-style model; P(+) / (P(+) + P(-)) "
+        "after each step's ки tag, on any OpenAI-compatible server",
+        _served(ShepherdPrm, "shepherd_prm"),
+    ),
+    "confidence": (
+        "Confidence (DeepConf): how sure the model was of its own tokens, from its top-20 "
+        "logprobs (free; the embedded model and servers that return logprobs)",
+        lambda provider, prm: ConfidenceVerifier(),
+    ),
 }
 SERVED = ("served_prm", "shepherd_prm")  # need a PRM server (URL and model)
+# The names offered: every single verifier, and the combination the benchmarks favour.
+VERIFIERS: dict[str, str] = {name: said for name, (said, _) in REGISTRY.items()}
+VERIFIERS["program>arithmetic"] = (
+    "Combined: program agreement decides, the arithmetic checker breaks its ties"
+)
 
 
 def verifier_parts(spec: str) -> list[str]:
@@ -36,7 +76,7 @@ def verifier_parts(spec: str) -> list[str]:
 
     Raises ValueError for an unknown name or an empty part."""
     parts = [p.strip() for p in spec.replace(HOWS["tiebreak"], HOWS["mean"]).split(HOWS["mean"])]
-    single = [name for name in VERIFIERS if not set(name) & set(HOWS.values())]
+    single = list(REGISTRY)
     for part in parts:
         if part not in single:
             raise ValueError(
@@ -58,17 +98,4 @@ def make_verifier(name: str, provider: Provider, prm: PrmServer | None = None) -
         if symbol in name:
             parts = [make_verifier(p.strip(), provider, prm) for p in name.split(symbol)]
             return Combination(parts, how)
-    if name == "arithmetic":
-        return ArithmeticChecker()
-    if name == "model_judge":
-        return ModelJudge(provider)
-    if name == "program":
-        return ProgramChecker(provider)
-    if name == "confidence":
-        return ConfidenceVerifier()
-    if prm is None:
-        raise ValueError(
-            f"the {name} verifier needs its PRM server: its URL and model name "
-            f"(--prm-url and --prm-model, or the sidebar's PRM server fields)"
-        )
-    return PoolingPrm(prm) if name == "served_prm" else ShepherdPrm(prm)
+    return REGISTRY[name][1](provider, prm)
