@@ -285,9 +285,10 @@ _shared: dict[str, LocalProvider] = {}
 _loading = threading.Lock()
 
 
-def local_provider(name: str | None = None) -> LocalProvider:
-    """The process-wide provider for a model (loaded once; later callers share it)."""
-    path = model_path(name)
+def local_provider(model: str | None = None) -> LocalProvider:
+    """The process-wide provider for a built-in model's name or a GGUF path (loaded once; later
+    callers share it)."""
+    path = model_path(model)
     key = str(path)
     with _loading:
         if key not in _shared:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,15 +12,28 @@ from core.providers.base import Provider
 from core.providers.keys import ENV_VARS, find_key
 from core.providers.local_model import MODELS, installed_models
 
-KINDS = ("local", "openai", "anthropic", "openai_compatible")
-LABELS = {
-    "local": "Embedded model (offline)",
-    "openai": "OpenAI",
-    "anthropic": "Anthropic",
-    "openai_compatible": "OpenAI-compatible server",
+
+@dataclass(frozen=True)
+class ProviderKind:
+    label: str
+    factory: str  # "module:callable", imported when a provider is made (llama.cpp loads late)
+    default_model: str = ""  # a suggestion for the model field: a cheap model with known prices
+
+
+# One line per provider kind; the first is the default.
+REGISTRY: dict[str, ProviderKind] = {
+    "local": ProviderKind("Embedded model (offline)", "core.providers.local:local_provider"),
+    "openai": ProviderKind("OpenAI", "core.providers.openai_api:OpenAIProvider", "gpt-4o-mini"),
+    "anthropic": ProviderKind(
+        "Anthropic", "core.providers.anthropic_api:AnthropicProvider", "claude-haiku-4-5"
+    ),
+    "openai_compatible": ProviderKind(
+        "OpenAI-compatible server", "core.providers.openai_api:OpenAICompatibleProvider"
+    ),
 }
-# Suggestions for the model field: cheap models with known prices.
-DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "openai_compatible": ""}
+KINDS = tuple(REGISTRY)
+LABELS = {kind: entry.label for kind, entry in REGISTRY.items()}
+DEFAULT_MODELS = {kind: entry.default_model for kind, entry in REGISTRY.items() if kind != "local"}
 
 
 @dataclass(frozen=True)
@@ -88,20 +102,7 @@ def make_provider(kind: str, **settings: Any) -> Provider:
     openai_compatible: model, base_url, api_key, price, reasoning (the model thinks natively),
     timeout, max_retries, concurrency.
     """
-    if kind == "local":
-        from core.providers.local import local_provider
-
-        return local_provider(settings.get("model"))
-    if kind == "openai":
-        from core.providers.openai_api import OpenAIProvider
-
-        return OpenAIProvider(**settings)
-    if kind == "anthropic":
-        from core.providers.anthropic_api import AnthropicProvider
-
-        return AnthropicProvider(**settings)
-    if kind == "openai_compatible":
-        from core.providers.openai_api import OpenAICompatibleProvider
-
-        return OpenAICompatibleProvider(**settings)
-    raise ValueError(f"unknown provider {kind!r}; choose one of {', '.join(KINDS)}")
+    if kind not in REGISTRY:
+        raise ValueError(f"unknown provider {kind!r}; choose one of {', '.join(KINDS)}")
+    module, name = REGISTRY[kind].factory.split(":")
+    return getattr(importlib.import_module(module), name)(**settings)
