@@ -123,7 +123,13 @@ def _shape(strategy: str, budget: Budget) -> tuple[str, int, int, int]:
         calls = 1 + 2 * rounds
         tokens = (sample * (1 + rounds) + min(CRITIQUE_TOKENS, sample) * rounds) // calls
         return _plural(rounds, "critique round"), calls, tokens, (1 + rounds) * depth
-    raise ValueError(f"no estimate for strategy {strategy!r}")
+    # A strategy with no shape here (a new one): N whole answers, a rough guess that says so.
+    return (
+        _plural(n, "generation") + " (a rough guess: no estimate for this strategy)",
+        n,
+        sample,
+        0,
+    )
 
 
 def estimate_run(

@@ -52,7 +52,8 @@ def _one_answer(m: int, budget: Budget) -> dict[str, int]:
     return {"n": 1}
 
 
-# Strategy name -> the knobs (Budget fields) for m answers' worth; every registered strategy.
+# Strategy name -> the knobs (Budget fields) for m answers' worth. A strategy not listed is
+# sized as a sampler (N = m): a new strategy runs from its own module and registry line alone.
 KNOBS: dict[str, Callable[[int, Budget], dict[str, int]]] = {
     "direct": _one_answer,
     "chain_of_thought": _one_answer,
@@ -82,8 +83,8 @@ def knobs_for(strategy: str, multiplier: int, budget: Budget) -> Budget:
     """`budget` with N, beam width and the token cap set for `multiplier` answers' worth of
     `strategy` (depth, step length, sampling and the spending cap are kept).
 
-    Raises KeyError for an unknown strategy and ValueError for a multiplier outside 1..64."""
+    Raises ValueError for a multiplier outside 1..64."""
     if multiplier not in THINK_STEPS:
         raise ValueError(f"think must be one of {THINK_STEPS} (got {multiplier})")
-    knobs = KNOBS[strategy](multiplier, budget)
+    knobs = KNOBS.get(strategy, _samples)(multiplier, budget)
     return replace(budget, **knobs, max_total_tokens=token_cap(multiplier, budget))

@@ -330,6 +330,7 @@ def test_a_click_selects_the_node_in_the_points_customdata():
 
 
 def test_every_strategy_has_an_estimate():
-    for name in STRATEGIES:
+    for name in [*STRATEGIES, "a_new_strategy"]:
         estimate = estimate_run(name, Budget(n=4), "model_judge", Price(0.03, 0.06))
         assert estimate.output_tokens > 0 and estimate.dollars > 0, name
+        assert ("rough guess" in estimate.unit) == (name not in STRATEGIES), name

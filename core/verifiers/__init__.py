@@ -1,5 +1,6 @@
 """Verifiers by name: a rule-based arithmetic PRM, a model-as-PRM judge, program-aided checking,
-PRMs served over HTTP, and combinations of them ("program>arithmetic", "served_prm+arithmetic")."""
+PRMs served over HTTP, token confidence, and combinations of them ("program>arithmetic",
+"served_prm+arithmetic")."""
 
 from __future__ import annotations
 
