@@ -72,8 +72,10 @@ def read_problem(provider: Provider, problem: Problem) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _read_ahead(key: str, question: str, answer_format: str, _choice: ProviderChoice,
-                _problem: Problem) -> threading.Thread:  # fmt: skip
+def _read_ahead(
+    key: str, question: str, answer_format: str, _choice: ProviderChoice, _problem: Problem
+) -> threading.Thread:
+    """The read-ahead thread of one problem; `key`, `question` and `answer_format` key the cache."""
     loading = _warm_up(key, _choice)
 
     def read() -> None:
