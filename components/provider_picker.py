@@ -17,7 +17,7 @@ from core.providers.choice import (
     model_label,
     provider_kinds,
 )
-from core.providers.registry import DEFAULT_MODELS, provider_options
+from core.providers.registry import REGISTRY, api_option, local_option, provider_class
 
 
 def price_text(price: Price | None, source: str = "") -> str:
@@ -32,14 +32,17 @@ def price_text(price: Price | None, source: str = "") -> str:
 
 def _api_fields(kind: str, prefix: str) -> ProviderChoice | None:
     """Model, key, URL and price fields for an API provider; None with the reason when unusable."""
-    model = kept(st.text_input, "Model", value=DEFAULT_MODELS[kind], key=f"{prefix}_{kind}_model")
+    made = provider_class(kind)
+    model = kept(
+        st.text_input, "Model", value=REGISTRY[kind].default_model, key=f"{prefix}_{kind}_model"
+    )
     base_url = ""
-    if kind == "openai_compatible":
+    if made.asks_url:
         base_url = kept(
             st.text_input,
             "Server base URL",
             placeholder="http://localhost:8000/v1",
-            key=f"{prefix}_compat_url",
+            key=f"{prefix}_{kind}_url",
         )
     api_key = kept(
         st.text_input,
@@ -52,14 +55,12 @@ def _api_fields(kind: str, prefix: str) -> ProviderChoice | None:
         "Price override: input, output $ per million tokens (optional)",
         key=f"{prefix}_{kind}_price",
     )
-    reasoning = kind == "openai_compatible" and kept(
+    reasoning = made.asks_reasoning and kept(
         st.checkbox,
         "The model thinks natively (a reasoning model)",
-        key=f"{prefix}_compat_reasoning",
+        key=f"{prefix}_{kind}_reasoning",
     )
-    option = next(
-        o for o in provider_options({kind: api_key}, compatible_url=base_url) if o.kind == kind
-    )
+    option = api_option(kind, api_key, base_url)
     if not option.usable:
         st.warning(plain_markdown(f"{option.label} {option.missing}."))
         return None
@@ -93,7 +94,7 @@ def render_provider_picker(prefix: str = "set") -> ProviderChoice | None:
             st.error(plain_markdown(str(exc)))
             return None
     elif kind == "local":
-        local = next(o for o in provider_options() if o.kind == "local")
+        local = local_option()
         if not local.usable:
             st.warning(plain_markdown(f"{local.label} {local.missing}."))
             return None

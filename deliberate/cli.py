@@ -18,7 +18,6 @@ from core.problems.jsonl import load_jsonl
 from core.providers import registry
 from core.providers.base import Provider
 from core.providers.prices import parse_price
-from core.providers.registry import DEFAULT_MODELS
 from core.tree import ReasoningTree
 from core.verifiers import VERIFIERS, make_verifier, verifier_parts
 from core.verifiers.base import Verifier
@@ -33,7 +32,7 @@ from deliberate.tracing import run_spans
 from deliberate.worker import BatchWorker
 from strategies import STRATEGIES
 
-API_KINDS = [kind for kind in registry.KINDS if kind != "local"]
+API_KINDS = [kind for kind in registry.REGISTRY if kind != "local"]
 
 
 def verifier_name(text: str) -> str:
@@ -188,7 +187,9 @@ def make_provider(args: argparse.Namespace) -> Provider:
         return FakeProvider()
     if args.provider == "local":
         return registry.make_provider("local", model=args.model)
-    settings: dict[str, object] = {"model": args.model or DEFAULT_MODELS[args.provider]}
+    settings: dict[str, object] = {
+        "model": args.model or registry.REGISTRY[args.provider].default_model
+    }
     if args.base_url:
         settings["base_url"] = args.base_url
     if args.price:

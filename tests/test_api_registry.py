@@ -42,12 +42,12 @@ def test_keys_from_the_field_the_environment_and_secrets(no_keys, monkeypatch):
     )
     monkeypatch.setitem(sys.modules, "streamlit", types.SimpleNamespace(secrets=secrets))
     options = by_kind(
-        provider_options({"anthropic": ""}, compatible_url="http://localhost:8000/v1")
+        provider_options({"anthropic": ""}, {"openai_compatible": "http://localhost:8000/v1"})
     )
     assert options["openai"].usable and options["openai"].key_source.endswith("OPENAI_API_KEY")
     assert options["anthropic"].usable and "Streamlit secrets" in options["anthropic"].key_source
     assert options["openai_compatible"].usable and options["openai_compatible"].key_source == ""
-    typed = find_key("openai", "  sk-typed-1234567  ")
+    typed = find_key("OPENAI_API_KEY", "  sk-typed-1234567  ")
     assert typed.value == "sk-typed-1234567" and typed.source == "the key field"
     assert "sk-typed" not in repr(typed)
 

@@ -75,7 +75,7 @@ def test_typed_values_survive_provider_and_page_switches(fake_app_url):
             field.press("Enter")
             page.wait_for_timeout(1000)
         assert KEY not in page.url and "set_openai_compatible_key" not in page.url
-        assert "set_compat_url=" in page.url and "set_dollar_cap=0.05" in page.url
+        assert "set_openai_compatible_url=" in page.url and "set_dollar_cap=0.05" in page.url
         page.reload()  # a new session: everything but the key comes back from the address
         page.get_by_role("heading", name="Watch a model think").wait_for(timeout=60_000)
         expect(sidebar.get_by_label("Server base URL")).to_have_value(URL, timeout=30_000)

@@ -66,7 +66,7 @@ def test_compare_page_adds_a_bigger_model_answering_at_once(fake_env):
         at.toggle(key="compare_bigger").set_value(True).run()
         at.selectbox(key="big_provider").set_value("openai_compatible").run()
         at.text_input(key="big_openai_compatible_model").set_value("big")
-        at.text_input(key="big_compat_url").set_value(f"{server.url}/v1")
+        at.text_input(key="big_openai_compatible_url").set_value(f"{server.url}/v1")
         at.text_input(key="big_openai_compatible_price").set_value("1, 2").run()
         next(b for b in at.button if b.label == "Run both").click().run()
         system_1, system_2, bigger = finish(at, "compare_workers")

@@ -286,7 +286,7 @@ def test_an_openai_compatible_server_runs_from_the_sidebar(fake_env):
         at = start_app()
         at.selectbox(key="set_provider").set_value("openai_compatible").run()
         at.text_input(key="set_openai_compatible_model").set_value("tiny")
-        at.text_input(key="set_compat_url").set_value(f"{server.url}/v1")
+        at.text_input(key="set_openai_compatible_url").set_value(f"{server.url}/v1")
         at.text_input(key="set_openai_compatible_price").set_value("1, 2").run()
         at.selectbox(key="live_strategy").set_value("direct").run()
         assert "your price" in " ".join(c.value for c in at.sidebar.caption)

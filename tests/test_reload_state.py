@@ -14,9 +14,9 @@ from tests.test_pages import APP
 ADDRESS = {
     "set_provider": kind_label("openai_compatible"),
     "set_openai_compatible_model": "my-model",
-    "set_compat_url": "http://localhost:8123/v1",
+    "set_openai_compatible_url": "http://localhost:8123/v1",
     "set_openai_compatible_price": "0.1, 0.2",
-    "set_compat_reasoning": "true",
+    "set_openai_compatible_reasoning": "true",
     "live_source": "Custom",
     "live_question": "What is 12 * 12?",
     "live_answer": "144",
@@ -42,9 +42,9 @@ def test_a_reload_brings_back_the_fields_the_problem_and_the_settings(fake_env):
     at = reloaded(ADDRESS)
     assert at.selectbox(key="set_provider").value == "openai_compatible"
     assert at.text_input(key="set_openai_compatible_model").value == "my-model"
-    assert at.text_input(key="set_compat_url").value == "http://localhost:8123/v1"
+    assert at.text_input(key="set_openai_compatible_url").value == "http://localhost:8123/v1"
     assert at.text_input(key="set_openai_compatible_price").value == "0.1, 0.2"
-    assert at.checkbox(key="set_compat_reasoning").value is True
+    assert at.checkbox(key="set_openai_compatible_reasoning").value is True
     assert at.text_input(key="set_openai_compatible_key").value == ""  # never kept
     assert at.radio(key="live_source").value == "Custom"
     assert at.text_area(key="live_question").value == "What is 12 * 12?"
@@ -74,7 +74,7 @@ def test_every_field_but_the_key_is_bound_to_the_address(fake_env):
     bound = {w.key: w.proto.query_param_key for w in [*at.text_input, *at.text_area]}
     assert bound == {
         "set_openai_compatible_model": "set_openai_compatible_model",
-        "set_compat_url": "set_compat_url",
+        "set_openai_compatible_url": "set_openai_compatible_url",
         "set_openai_compatible_key": "",  # a password field: never in the address
         "set_openai_compatible_price": "set_openai_compatible_price",
         "live_question": "live_question",

@@ -32,10 +32,10 @@ def test_provider_fields_survive_switching_provider(picker):
     at = picker
     at.selectbox(key="set_provider").set_value("openai_compatible").run()
     at.text_input(key="set_openai_compatible_model").set_value("my-model")
-    at.text_input(key="set_compat_url").set_value("http://localhost:8000/v1")
+    at.text_input(key="set_openai_compatible_url").set_value("http://localhost:8000/v1")
     at.text_input(key="set_openai_compatible_key").set_value("sk-typed")
     at.text_input(key="set_openai_compatible_price").set_value("0.1, 0.2")
-    at.checkbox(key="set_compat_reasoning").check().run()
+    at.checkbox(key="set_openai_compatible_reasoning").check().run()
     at.selectbox(key="set_provider").set_value("openai").run()
     assert [w.key for w in at.text_input] == [
         "set_openai_model",
@@ -44,11 +44,11 @@ def test_provider_fields_survive_switching_provider(picker):
     ]
     at.text_input(key="set_openai_model").set_value("gpt-typed").run()
     at.selectbox(key="set_provider").set_value("openai_compatible").run()
-    assert at.text_input(key="set_compat_url").value == "http://localhost:8000/v1"
+    assert at.text_input(key="set_openai_compatible_url").value == "http://localhost:8000/v1"
     assert at.text_input(key="set_openai_compatible_model").value == "my-model"
     assert at.text_input(key="set_openai_compatible_key").value == "sk-typed"
     assert at.text_input(key="set_openai_compatible_price").value == "0.1, 0.2"
-    assert at.checkbox(key="set_compat_reasoning").value is True
+    assert at.checkbox(key="set_openai_compatible_reasoning").value is True
     assert not at.exception
     at.selectbox(key="set_provider").set_value("openai").run()
     assert at.text_input(key="set_openai_model").value == "gpt-typed"

@@ -33,7 +33,6 @@ from core.providers.base import (
     Usage,
 )
 from core.providers.keys import require_key
-from core.providers.prices import lookup_price
 
 MIN_THINKING_TOKENS = 1024  # the API's least budget_tokens
 # Thinking budgets in tokens as effort levels, for models that take only an effort.
@@ -66,6 +65,8 @@ class AnthropicProvider(ApiProvider):
     native_thinking = True
     streams = True  # server-sent message events; see _post_streaming
     droppable = ("prefill", "stream", "thinking_form")
+    key_variable = "ANTHROPIC_API_KEY"
+    price_id = "anthropic"
 
     def __init__(
         self,
@@ -76,10 +77,8 @@ class AnthropicProvider(ApiProvider):
         price: Price | None = None,
         **options: Any,
     ) -> None:
-        key = require_key(self.name, api_key, "Anthropic")
-        super().__init__(
-            model, key, lookup_price(model, provider_id="anthropic", override=price), **options
-        )
+        key = require_key(self.key_variable, api_key, self.service)
+        super().__init__(model, key, self.quote(model, override=price), **options)
         # The key is passed explicitly, so the SDK reads no credentials from the environment or disk.
         self._client = anthropic.Anthropic(
             api_key=key.value,

@@ -33,6 +33,7 @@ from core.providers.base import (
     Finished,
     GenerationRequest,
     Message,
+    Price,
     Provider,
     ProviderError,
     TextSink,
@@ -40,7 +41,7 @@ from core.providers.base import (
     Usage,
 )
 from core.providers.keys import ApiKey, redact
-from core.providers.prices import PriceQuote
+from core.providers.prices import PriceQuote, lookup_price
 
 # A request may take a minute before its first token (queues, long prompts), then generate at
 # no less than 10 tokens/s (a CPU server): max_tokens=96 gets 70 s, 12,000 thinking tokens 21 min.
@@ -147,6 +148,22 @@ class ApiProvider(Provider):
     service: str = "the API"  # how messages name the other end
     native_n: ClassVar[bool] = False  # one request can return n samples
     droppable: ClassVar[tuple[str, ...]] = ()  # request fields we can do without if refused
+    # What the page asks for and says, read from the class before any provider is built.
+    key_variable: ClassVar[str]  # the environment variable or Streamlit secret with its key
+    key_optional: ClassVar[bool] = False  # a self-hosted server may take no key
+    asks_url: ClassVar[bool] = False  # the page asks for the server's base URL
+    asks_reasoning: ClassVar[bool] = False  # the page asks whether the model thinks natively
+    price_id: ClassVar[str | None] = None  # the provider's name in genai-prices
+
+    @classmethod
+    def quote(cls, model: str, base_url: str = "", override: Price | None = None) -> PriceQuote:
+        """What `model` costs here: the user's price, else genai-prices' entry for `price_id`."""
+        return lookup_price(model, provider_id=cls.price_id, override=override)
+
+    @classmethod
+    def thinks(cls, model: str, reasoning: bool = False) -> bool:
+        """Whether `model` thinks natively here (`reasoning`: what the user said, if asked)."""
+        return cls.native_thinking
 
     def __init__(
         self,

@@ -14,15 +14,12 @@ from pathlib import Path
 
 from core.providers.base import Price, Provider
 from core.providers.local_model import DEFAULT_MODEL, MODEL_ENV, MODELS, installed_models
-from core.providers.openai_api import is_reasoning_model
-from core.providers.prices import lookup_price, parse_price
-from core.providers.registry import KINDS, LABELS, make_provider
+from core.providers.prices import parse_price
+from core.providers.registry import REGISTRY, make_provider, provider_class
 
 PROVIDER_ENV = "DELIBERATE_PROVIDER"
 # Tokens per second per sequence for the fake provider, with longer steps (benchmarks/live_page.py).
 FAKE_PACE_ENV = "DELIBERATE_FAKE_PACE"
-# Provider kinds as genai-prices names them, for the price of a hosted model.
-PRICE_PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic"}
 
 
 @dataclass(frozen=True)
@@ -39,16 +36,16 @@ class ProviderChoice:
 def provider_kinds() -> list[str]:
     """The kinds offered, the default first: `fake` only when DELIBERATE_PROVIDER=fake."""
     wanted = os.environ.get(PROVIDER_ENV) or "local"
-    if wanted not in ("fake", *KINDS):
+    if wanted not in ("fake", *REGISTRY):
         raise ValueError(
-            f"{PROVIDER_ENV} must be 'fake' or one of {', '.join(KINDS)} (got {wanted!r})"
+            f"{PROVIDER_ENV} must be 'fake' or one of {', '.join(REGISTRY)} (got {wanted!r})"
         )
-    kinds = ["fake", *KINDS] if wanted == "fake" else list(KINDS)
+    kinds = ["fake", *REGISTRY] if wanted == "fake" else list(REGISTRY)
     return [wanted, *(k for k in kinds if k != wanted)]
 
 
 def kind_label(kind: str) -> str:
-    return "Scripted fake model (tests of the plumbing)" if kind == "fake" else LABELS[kind]
+    return "Scripted fake model (tests of the plumbing)" if kind == "fake" else REGISTRY[kind].label
 
 
 def local_models() -> list[str]:
@@ -71,7 +68,7 @@ def local_choice(name: str) -> ProviderChoice:
     model = model_label(name)
     return ProviderChoice(
         key=f"local:{name}",
-        label=f"{LABELS['local']}: {model}",
+        label=f"{REGISTRY['local'].label}: {model}",
         model=model,
         price=local_price(),
         make=lambda: make_provider("local", model=name),
@@ -116,26 +113,22 @@ def api_choice(
     if not model:
         raise ValueError("type the model's name")
     override = parse_price(price_text) if price_text.strip() else None
-    compatible = kind == "openai_compatible"
-    quote = lookup_price(
-        model,
-        provider_id=PRICE_PROVIDER_IDS.get(kind),
-        api_url=(base_url.strip() or None) if compatible else None,
-        override=override,
-    )
+    made = provider_class(kind)
+    base_url = base_url.strip() if made.asks_url else ""
+    quote = made.quote(model, base_url, override)
     settings: dict[str, object] = {"model": model, "api_key": api_key.strip() or None}
     if override is not None:
         settings["price"] = override
-    if compatible:
-        settings.update(base_url=base_url.strip(), reasoning=reasoning)
+    if made.asks_url:
+        settings["base_url"] = base_url
+    if made.asks_reasoning:
+        settings["reasoning"] = reasoning
     return ProviderChoice(
         key=f"{kind}:{model}",
-        label=f"{LABELS[kind]}: {model}",
+        label=f"{REGISTRY[kind].label}: {model}",
         model=model,
         price=quote.price,
         make=lambda: make_provider(kind, **settings),
-        native_thinking=reasoning
-        if compatible
-        else kind == "anthropic" or is_reasoning_model(model),
+        native_thinking=made.thinks(model, reasoning),
         price_source=quote.source,
     )

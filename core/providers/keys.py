@@ -13,11 +13,6 @@ from dataclasses import dataclass, field
 
 from core.providers.base import ProviderError
 
-ENV_VARS = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openai_compatible": "DELIBERATE_COMPAT_API_KEY",
-}
 # Shapes of provider keys (sk-..., sk-ant-..., sk-proj-..., gsk_...), including the partly masked
 # echoes some servers put in their error messages ("Incorrect API key provided: sk-ab***yz").
 KEY_SHAPE = re.compile(r"\b(?:sk|gsk|xai)[-_][A-Za-z0-9_\-*.]{6,}")
@@ -35,9 +30,9 @@ class ApiKey:
         return bool(self.value)
 
 
-def find_key(kind: str, typed: str | None = None) -> ApiKey:
-    """The key for a provider kind: the key field first, then the environment, then secrets."""
-    variable = ENV_VARS[kind]
+def find_key(variable: str, typed: str | None = None) -> ApiKey:
+    """The key named `variable` (OPENAI_API_KEY...): the key field first, then the environment,
+    then Streamlit secrets."""
     if typed and typed.strip():
         return ApiKey(typed.strip(), "the key field")
     if value := os.environ.get(variable, "").strip():
@@ -47,12 +42,12 @@ def find_key(kind: str, typed: str | None = None) -> ApiKey:
     return ApiKey(None, "")
 
 
-def require_key(kind: str, typed: str | None, service: str) -> ApiKey:
+def require_key(variable: str, typed: str | None, service: str) -> ApiKey:
     """`find_key`, or a ProviderError saying where a key can come from."""
-    key = find_key(kind, typed)
+    key = find_key(variable, typed)
     if not key:
         raise ProviderError(
-            f"no {service} API key: set {ENV_VARS[kind]}, add it to Streamlit secrets, "
+            f"no {service} API key: set {variable}, add it to Streamlit secrets, "
             f"or type one in the key field"
         )
     return key

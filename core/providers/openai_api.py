@@ -62,7 +62,7 @@ class OpenAIProvider(ApiProvider):
     service = "OpenAI"
     sdk = openai
     native_n = True
-    native_thinking = False  # per model: see is_reasoning_model
+    native_thinking = False  # per model: see thinks
     streams = True  # stream=True with usage in the final chunk; see _post_streaming
     droppable = (
         "n", "stop", "temperature", "top_p", "seed", "logprobs", "max_completion_tokens", "max_tokens",
@@ -71,6 +71,13 @@ class OpenAIProvider(ApiProvider):
     # max_completion_tokens also bounds hidden reasoning, and every OpenAI model takes it;
     # many compatible servers know only max_tokens.
     token_fields = ("max_completion_tokens", "max_tokens")
+    key_variable = "OPENAI_API_KEY"
+    price_id = "openai"
+
+    @classmethod
+    def thinks(cls, model: str, reasoning: bool = False) -> bool:
+        # Reasoning models take reasoning_effort; gpt-4o, gpt-4o-mini, gpt-4.1 refuse it (400).
+        return is_reasoning_model(model)
 
     def __init__(
         self,
@@ -81,11 +88,9 @@ class OpenAIProvider(ApiProvider):
         price: Price | None = None,
         **options: Any,
     ) -> None:
-        key = require_key(self.name, api_key, "OpenAI")
-        quote = lookup_price(model, provider_id="openai", override=price)
-        self._connect(model, key, quote, base_url, **options)
-        # Reasoning models take reasoning_effort; gpt-4o, gpt-4o-mini, gpt-4.1 refuse it (400).
-        self.native_thinking = is_reasoning_model(model)
+        key = require_key(self.key_variable, api_key, self.service)
+        self._connect(model, key, self.quote(model, override=price), base_url, **options)
+        self.native_thinking = self.thinks(model)
 
     def _connect(
         self, model: str, key: ApiKey, quote: PriceQuote, base_url: str | None, **options: Any
@@ -282,6 +287,20 @@ class OpenAICompatibleProvider(OpenAIProvider):
     name = "openai_compatible"
     token_fields = ("max_tokens", "max_completion_tokens")
     droppable = (*OpenAIProvider.droppable, *THINKING_BUDGET_FIELDS)
+    key_variable = "DELIBERATE_COMPAT_API_KEY"
+    key_optional = True
+    asks_url = True
+    asks_reasoning = True  # a served reasoning model (DeepSeek-R1, gpt-oss, QwQ) has any name
+
+    @classmethod
+    def quote(cls, model: str, base_url: str = "", override: Price | None = None) -> PriceQuote:
+        # Hosted endpoints the price database knows (DeepSeek, Together...) are priced by their
+        # URL; anything else only by the user's price.
+        return lookup_price(model, api_url=base_url.strip() or None, override=override)
+
+    @classmethod
+    def thinks(cls, model: str, reasoning: bool = False) -> bool:
+        return reasoning
 
     def _body(
         self, request: GenerationRequest, n: int, index: int, dropped: frozenset[str]
@@ -310,12 +329,11 @@ class OpenAICompatibleProvider(OpenAIProvider):
                 f"http://localhost:8000/v1 (got {base_url!r})"
             )
         self.service = f"the server at {parts.netloc}"
-        # A reasoning model served here (DeepSeek-R1, gpt-oss, QwQ) takes reasoning_effort.
-        self.native_thinking = reasoning
-        # Hosted endpoints the price database knows (DeepSeek, Together...) are priced by their
-        # URL; anything else only by the user's price.
-        quote = lookup_price(model, api_url=base_url.strip(), override=price)
-        self._connect(model, find_key(self.name, api_key), quote, base_url.strip(), **options)
+        self.native_thinking = self.thinks(model, reasoning)
+        quote = self.quote(model, base_url, price)
+        self._connect(
+            model, find_key(self.key_variable, api_key), quote, base_url.strip(), **options
+        )
 
 
 def _thinking(message: dict) -> str:

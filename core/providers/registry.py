@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.providers.base import Provider
-from core.providers.keys import ENV_VARS, find_key
+from core.providers.keys import find_key
 from core.providers.local_model import MODELS, installed_models
 
 
@@ -20,7 +20,8 @@ class ProviderKind:
     default_model: str = ""  # a suggestion for the model field: a cheap model with known prices
 
 
-# One line per provider kind; the first is the default.
+# One line per provider kind; the first is the default and the embedded model. An API kind's
+# factory is an `ApiProvider` subclass, whose class attributes say what the page asks for.
 REGISTRY: dict[str, ProviderKind] = {
     "local": ProviderKind("Embedded model (offline)", "core.providers.local:local_provider"),
     "openai": ProviderKind("OpenAI", "core.providers.openai_api:OpenAIProvider", "gpt-4o-mini"),
@@ -31,9 +32,6 @@ REGISTRY: dict[str, ProviderKind] = {
         "OpenAI-compatible server", "core.providers.openai_api:OpenAICompatibleProvider"
     ),
 }
-KINDS = tuple(REGISTRY)
-LABELS = {kind: entry.label for kind, entry in REGISTRY.items()}
-DEFAULT_MODELS = {kind: entry.default_model for kind, entry in REGISTRY.items() if kind != "local"}
 
 
 @dataclass(frozen=True)
@@ -45,39 +43,46 @@ class ProviderOption:
     key_source: str = ""  # where the key was found, for the page ("" when none is needed or found)
 
 
+def provider_class(kind: str) -> Any:
+    """The class (or function) that builds providers of `kind`, imported now; ValueError if the
+    kind is unknown."""
+    if kind not in REGISTRY:
+        raise ValueError(f"unknown provider {kind!r}; choose one of {', '.join(REGISTRY)}")
+    module, name = REGISTRY[kind].factory.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def provider_options(
-    keys: Mapping[str, str] | None = None, compatible_url: str | None = None
+    keys: Mapping[str, str] | None = None, urls: Mapping[str, str] | None = None
 ) -> list[ProviderOption]:
-    """Every provider kind, usable or not; `keys` are typed keys by kind, never stored."""
-    keys = keys or {}
-    options = [_local_option()]
-    for kind in ("openai", "anthropic"):
-        key = find_key(kind, keys.get(kind))
+    """Every provider kind, usable or not; `keys` (typed, never stored) and server `urls` by kind."""
+    keys, urls = keys or {}, urls or {}
+    rest = list(REGISTRY)[1:]
+    return [local_option(), *(api_option(k, keys.get(k, ""), urls.get(k, "")) for k in rest)]
+
+
+def api_option(kind: str, typed_key: str = "", url: str = "") -> ProviderOption:
+    """Whether an API kind can run with this key and server URL; its class says what it needs
+    (`ApiProvider.key_variable`, `asks_url`...)."""
+    made = provider_class(kind)
+    key = find_key(made.key_variable, typed_key)
+    url = url.strip()
+    if made.asks_url and not url.startswith(("http://", "https://")):
+        missing = "needs the server's base URL, e.g. http://localhost:8000/v1" + (
+            "; a key is optional" if made.key_optional else ""
+        )
+    elif not key and not made.key_optional:
         missing = (
-            ""
-            if key
-            else f"needs an API key: set {ENV_VARS[kind]}, add it to Streamlit secrets, or type it "
+            f"needs an API key: set {made.key_variable}, add it to Streamlit secrets, or type it "
             f"in the key field"
         )
-        options.append(ProviderOption(kind, LABELS[kind], bool(key), missing, key.source))
-    key = find_key("openai_compatible", keys.get("openai_compatible"))
-    url = (compatible_url or "").strip()
-    missing = (
-        ""
-        if url.startswith(("http://", "https://"))
-        else "needs the server's base URL, e.g. http://localhost:8000/v1 (vLLM, SGLang, Ollama, "
-        "llama.cpp, DeepSeek...); a key is optional"
-    )
-    options.append(
-        ProviderOption(
-            "openai_compatible", LABELS["openai_compatible"], not missing, missing, key.source
-        )
-    )
-    return options
+    else:
+        missing = ""
+    return ProviderOption(kind, REGISTRY[kind].label, not missing, missing, key.source)
 
 
-def _local_option() -> ProviderOption:
-    label = LABELS["local"]
+def local_option() -> ProviderOption:
+    label = REGISTRY["local"].label
     if importlib.util.find_spec("llama_cpp") is None:
         return ProviderOption(
             "local", label, False, "needs llama-cpp-python: pip install -r requirements.txt"
@@ -102,7 +107,4 @@ def make_provider(kind: str, **settings: Any) -> Provider:
     openai_compatible: model, base_url, api_key, price, reasoning (the model thinks natively),
     timeout, max_retries, concurrency.
     """
-    if kind not in REGISTRY:
-        raise ValueError(f"unknown provider {kind!r}; choose one of {', '.join(KINDS)}")
-    module, name = REGISTRY[kind].factory.split(":")
-    return getattr(importlib.import_module(module), name)(**settings)
+    return provider_class(kind)(**settings)
