@@ -10,7 +10,8 @@ for the model's background load, then runs beam search (N=4, width 2, depth 2) o
 problems: seconds from the Run click to the first model-written words on the page, the longest
 wait for new text while a branch is being written, CPU seconds per second of run used by the
 streamlit server and by chromium (all its processes), the script time of each live fragment
-rerun, and generated tokens per second with the page watching. Then the server stops and the
+rerun, what the server did during each wait over 0.5 s (from its fragment log), and generated
+tokens per second with the page watching. Then the server stops and the
 same runs (same seeds) go without any page, for the tokens per second of nobody watching: at
 the app's llama.cpp thread count (core.providers.local.page_threads), then at every core.
 `--provider fake` runs the same code on the scripted fake provider writing model-length steps at
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,7 @@ PROBLEMS = ["curated:c01", "curated:c05", "curated:c09", "curated:c02", "curated
 # `streamlit run`, with the live fragments' DEBUG timings (components.run_view) in a file.
 LAUNCH = """import logging, sys
 handler = logging.FileHandler(sys.argv.pop(1))
-handler.setFormatter(logging.Formatter("%(message)s"))
+handler.setFormatter(logging.Formatter("%(created).3f %(message)s"))
 log = logging.getLogger("components.run_view")
 log.setLevel(logging.DEBUG)
 log.addHandler(handler)
@@ -113,7 +116,7 @@ def tokens_per_second(events) -> float:
 # browser nothing between redraws, where polling the page from here would cost it every time.
 OBSERVE_JS = f"""() => {{
     const read = {LIVE_TEXT_JS};
-    window.__live = {{click: performance.now(), changes: []}};
+    window.__live = {{click: performance.now(), origin: performance.timeOrigin, changes: []}};
     let last = '';
     new MutationObserver(() => {{
         const text = read();
@@ -139,21 +142,24 @@ def watch(page, server: int) -> dict[str, Any]:
         page.wait_for_timeout(1_000)
     seconds = time.monotonic() - before[0]
     live = page.evaluate("() => window.__live")
-    changes = [(t / 1000, text) for t, text in live["changes"]]
-    click = live["click"] / 1000
+    # Seconds since the epoch, the clock of the server's fragment log.
+    changes = [((live["origin"] + t) / 1000, text) for t, text in live["changes"]]
+    click = (live["origin"] + live["click"]) / 1000
     worded = [t for t, text in changes if re.search(r"[A-Za-z0-9]", text)]
     if not worded:
         raise RuntimeError("no model text appeared on the page")
     # Between levels nothing is being written (an empty panel): not a stall.
-    gaps = [(b[0] - a[0], a[1]) for a, b in itertools.pairwise(changes) if a[1] and b[1]]
+    gaps = [(a[0], b[0], a[1]) for a, b in itertools.pairwise(changes) if a[1] and b[1]]
     # Once words are on the panel: the wait before a level's first words (its prompt being
     # read) is counted above, under "first words", and in "gap" but not in "flow".
-    flowing = [gap for gap, text in gaps if re.search(r"[A-Za-z0-9]", text.replace("…", ""))]
+    spans = [(a, b) for a, b, text in gaps if re.search(r"[A-Za-z0-9]", text.replace("…", ""))]
+    flowing = [b - a for a, b in spans]
     return {
         "first": worded[0] - click,
-        "gap": max((gap for gap, _ in gaps), default=None),
+        "gap": max((b - a for a, b, _ in gaps), default=None),
         "flow": max(flowing, default=None),
         "flows": flowing,
+        "spans": spans,
         "seconds": seconds,
         "server": (cpu_seconds([server]) - before[1]) / seconds,
         "chromium": (cpu_seconds(browsers) - before[2]) / seconds,
@@ -212,14 +218,45 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
     return out
 
 
-def fragment_times(log: Path) -> dict[str, list[tuple[float, float]]]:
-    """(wall, CPU) milliseconds of script time per live fragment rerun, by fragment ("text",
-    "tree")."""
-    times: dict[str, list[tuple[float, float]]] = {}
+@dataclass(frozen=True)
+class Rerun:
+    """One live fragment rerun, from the server's log."""
+
+    fragment: str  # "text" or "tree"
+    end: float  # seconds since the epoch
+    wall: float  # ms of script time
+    cpu: float  # ms of the script thread's CPU
+    events: int  # events folded when it drew
+
+    @property
+    def start(self) -> float:
+        return self.end - self.wall / 1000
+
+
+def reruns(log: Path) -> list[Rerun]:
+    pattern = r"([\d.]+) (\w+) fragment ([\d.]+) ms, CPU ([\d.]+) ms, (\d+) events"
+    found = []
     for line in log.read_text().splitlines():
-        if match := re.fullmatch(r"(\w+) fragment ([\d.]+) ms, CPU ([\d.]+) ms", line):
-            times.setdefault(match[1], []).append((float(match[2]), float(match[3])))
-    return times
+        if match := re.fullmatch(pattern, line):
+            end, name, wall, cpu, events = match.groups()
+            found.append(Rerun(name, float(end), float(wall), float(cpu), int(events)))
+    return found
+
+
+def why_long(span: tuple[float, float], log: list[Rerun]) -> str:
+    """What the server did during a wait for new text: no text rerun at all (its timer held
+    back), reruns with no new events (nothing new written), or new events the page was slow to
+    show."""
+    start, end = span
+    texts = [r for r in log if r.fragment == "text" and start < r.end <= end]
+    before = [r.events for r in log if r.fragment == "text" and r.end <= start]
+    trees = [r for r in log if r.fragment == "tree" and r.start < end and r.end > start]
+    tree = " beside a tree redraw" if trees else ""
+    if not texts:
+        return "no text rerun" + tree
+    if before and max(r.events for r in texts) <= before[-1]:
+        return "no new events" + tree
+    return "new events not yet shown" + tree
 
 
 def main() -> None:
@@ -243,7 +280,7 @@ def main() -> None:
         data, log = Path(tmp) / "data", Path(tmp) / "fragments.log"
         env["DELIBERATE_DATA_DIR"] = str(data)
         watched = with_page(env, f"Model: {choice.model}", problems, log)
-        fragments = fragment_times(log)
+        log_reruns = reruns(log)
         store = RunStore(data)
         runs = [store.load_events(r.run_id) for r in store.list_runs(source="live")]
         seen = [tokens_per_second(events) for events in runs]
@@ -290,7 +327,14 @@ def main() -> None:
         print(
             f"  CPU seconds per run second, {who}: {statistics.mean(w[who] for w in watched):.2f}"
         )
-    for fragment, times in sorted(fragments.items()):
+    spans = itertools.chain.from_iterable(w["spans"] for w in watched)
+    causes = Counter(why_long(s, log_reruns) for s in spans if s[1] - s[0] > 0.5)
+    if causes:
+        print("  waits over 0.5 s: " + ", ".join(f"{n} {why}" for why, n in causes.most_common()))
+    for fragment in ("text", "tree"):
+        times = [(r.wall, r.cpu) for r in log_reruns if r.fragment == fragment]
+        if not times:
+            continue
         wall, cpu = zip(*times, strict=True)
         print(
             f"  {fragment} fragment: {len(times)} reruns, script time median {statistics.median(wall):.1f}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.comparison import build_comparison_summary
-from components.run_view import advance_replay, cached_fold, poll_while, render_run
+from components.replay_pace import advance_replay
+from components.run_view import cached_fold, poll_while, render_run
 from components.text import plain_markdown
 from deliberate.deck import DeckPair, load_deck, load_pair
 

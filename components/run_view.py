@@ -24,7 +24,7 @@ from components.prm_chart import build_prm_figure, path_aggregate, run_aggregati
 from components.run_files import run_file_name
 from components.text import plain_markdown
 from components.tree_view import answer_correctness, build_tree_figure
-from core.events import NO_ANSWER, ROOT, Event, NodeStarted, NodeText, UsageRecorded
+from core.events import NO_ANSWER, ROOT, Event, NodeText, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
@@ -185,7 +185,9 @@ def render_live_run(
         render_outcome(fold.tree)
         render_live_text(fold.tree)
         render_explanations(fold.why)
-        log.debug("text fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
+        log.debug(
+            "text fragment %.2f ms, CPU %.2f ms, %d events", *_elapsed_ms(start), fold.applied
+        )
         if not running():
             st.rerun()
 
@@ -194,7 +196,9 @@ def render_live_run(
         fold = cached_fold(key, run_id, events_from)
         selected = _render_tree(fold, key, present, exports=False)
         _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
-        log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
+        log.debug(
+            "tree fragment %.2f ms, CPU %.2f ms, %d events", *_elapsed_ms(start), fold.applied
+        )
         if not running():
             st.rerun()
 
@@ -320,65 +324,6 @@ def poll_while(running: bool, body: Callable[[], bool], interval: float = POLL_S
             st.rerun()
 
     st.fragment(run_every=interval if running else None)(tick)()
-
-
-TEXT_WEIGHT = 0.125  # a replay step: a streamed text piece counts as an eighth of an event
-
-
-def advance_replay(events: Sequence[Event], index: int, steps: float) -> int:
-    """The index `steps` events after `index`, where streamed text counts TEXT_WEIGHT: text still
-    grows on screen, and a 16-beam run's text does not slow its replay sixteen-fold."""
-    budget = steps
-    while index < len(events) and budget > 0:
-        budget -= TEXT_WEIGHT if _streamed(events[index]) else 1.0
-        index += 1
-    return index
-
-
-def recorded_at(events: Sequence[Event], index: int) -> float | None:
-    """Seconds into the recorded run at event `index`: the time of the last stamped NodeText
-    before it (None when the recording has no stamps, as before streamed text was timed)."""
-    for event in reversed(events[:index]):
-        if isinstance(event, NodeText) and event.at is not None:
-            return event.at
-    return 0.0 if any(isinstance(e, NodeText) and e.at is not None for e in events) else None
-
-
-def advance_recorded(
-    events: Sequence[Event], index: int, seconds: float, clock: float | None = None
-) -> tuple[int, float] | None:
-    """(index, clock) `seconds` of recorded time after event `index` and the replay's `clock`
-    (recorded seconds; None: the time at `index`): a replay at the pace the run was written,
-    long waits included. None for a recording without timed text."""
-    start = recorded_at(events, index)
-    if start is None:
-        return None
-    until = max(start, clock or 0.0) + seconds
-    while index < len(events):
-        event = events[index]
-        if isinstance(event, NodeText) and event.at is not None and event.at > until:
-            break
-        index += 1
-    return index, until
-
-
-def _streamed(event: Event) -> bool:
-    return isinstance(event, NodeText | NodeStarted)
-
-
-def step_replay(events: Sequence[Event], index: int, forward: bool) -> int:
-    """The replay position one step from `index`: just after the next (or previous) event that
-    is not streamed text, so one key press adds or removes one node, score, prune or choice
-    together with the text written before it. Positions run from 0 to len(events)."""
-    if forward:
-        position = index + 1
-        while position < len(events) and _streamed(events[position - 1]):
-            position += 1
-        return min(position, len(events))
-    position = min(index, len(events)) - 1
-    while position > 0 and _streamed(events[position - 1]):
-        position -= 1
-    return max(position, 0)
 
 
 def cached_fold(

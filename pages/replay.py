@@ -15,15 +15,9 @@ from components.predict import (
     reveal_index,
 )
 from components.presenter import presenting, render_leave_button, teaching
+from components.replay_pace import advance_recorded, advance_replay, step_replay
 from components.run_files import render_events_download, render_run_upload, render_trace_export
-from components.run_view import (
-    advance_recorded,
-    advance_replay,
-    cached_fold,
-    poll_while,
-    render_run,
-    step_replay,
-)
+from components.run_view import cached_fold, poll_while, render_run
 from components.text import plain_markdown
 from deliberate.recordings import load_recording, recordings
 

@@ -139,7 +139,7 @@ def test_the_live_page_shows_text_before_the_node_is_finished(monkeypatch, tmp_p
 
 
 def test_replay_steps_count_streamed_text_lightly():
-    from components.run_view import advance_replay
+    from components.replay_pace import advance_replay
 
     events = [
         NodeStarted("n1", "root"),

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.cost_meter import cost_headline
-from components.run_view import advance_replay
+from components.replay_pace import advance_replay
 from components.text import plain_markdown
 from core.events import NodeAdded, RunFinished
 from core.ledger import Ledger

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from components.glossary import term
 from components.predict import reveal_index
-from components.run_view import step_replay
+from components.replay_pace import step_replay
 from core.events import NO_ANSWER
 from deliberate.recordings import load_recording, recordings
 

@@ -163,7 +163,7 @@ def test_streamed_text_carries_the_time_it_was_written(pens, fake, arithmetic):
 
 
 def test_a_replay_at_the_written_pace_follows_the_stamps():
-    from components.run_view import advance_recorded
+    from components.replay_pace import advance_recorded
 
     events = [
         NodeStarted("n1", "root"),

@@ -15,7 +15,7 @@ from components.predict import (
     hide_reference,
     reveal_index,
 )
-from components.run_view import step_replay
+from components.replay_pace import step_replay
 from core.budget import Budget
 from core.events import AnswerChosen, NodeAdded, NodeStarted, NodeText, RunStarted, Status
 from core.tree import ReasoningTree
