@@ -214,7 +214,11 @@ def with_page(env: dict[str, str], model_line: str, problems: list[str], log: Pa
                 raise
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:  # a loaded machine: a slow shutdown is not a result
+            server.kill()
+            server.wait()
     return out
 
 
