@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,7 +229,7 @@ class Rerun:
     end: float  # seconds since the epoch
     wall: float  # ms of script time
     cpu: float  # ms of the script thread's CPU
-    events: int  # events folded when it drew
+    text: int | None  # a text rerun: the CRC of the text being written that it drew
 
     @property
     def start(self) -> float:
@@ -238,29 +237,27 @@ class Rerun:
 
 
 def reruns(log: Path) -> list[Rerun]:
-    pattern = r"([\d.]+) (\w+) fragment ([\d.]+) ms, CPU ([\d.]+) ms, (\d+) events"
+    pattern = r"([\d.]+) (\w+) fragment ([\d.]+) ms, CPU ([\d.]+) ms(?:, text (\d+))?"
     found = []
     for line in log.read_text().splitlines():
         if match := re.fullmatch(pattern, line):
-            end, name, wall, cpu, events = match.groups()
-            found.append(Rerun(name, float(end), float(wall), float(cpu), int(events)))
+            end, name, wall, cpu, text = match.groups()
+            drawn = None if text is None else int(text)
+            found.append(Rerun(name, float(end), float(wall), float(cpu), drawn))
     return found
 
 
-def why_long(span: tuple[float, float], log: list[Rerun]) -> str:
-    """What the server did during a wait for new text: no text rerun at all (its timer held
-    back), reruns with no new events (nothing new written), or new events the page was slow to
-    show."""
+def split_wait(span: tuple[float, float], log: list[Rerun]) -> tuple[float, float, bool]:
+    """A wait for new text, split: (seconds until a text rerun drew new text, seconds more until
+    the page showed it, whether a tree redraw ran in the wait). With no rerun drawing new text
+    in the wait, the first part is the whole wait and the second 0."""
     start, end = span
-    texts = [r for r in log if r.fragment == "text" and start < r.end <= end]
-    before = [r.events for r in log if r.fragment == "text" and r.end <= start]
-    trees = [r for r in log if r.fragment == "tree" and r.start < end and r.end > start]
-    tree = " beside a tree redraw" if trees else ""
-    if not texts:
-        return "no text rerun" + tree
-    if before and max(r.events for r in texts) <= before[-1]:
-        return "no new events" + tree
-    return "new events not yet shown" + tree
+    texts = [r for r in log if r.fragment == "text"]
+    shown = [r.text for r in texts if r.end <= start][-1:]
+    new = [r for r in texts if start < r.end <= end and [r.text] != shown]
+    tree = any(r.fragment == "tree" and r.start < end and r.end > start for r in log)
+    drawn = new[0].end if new else end
+    return drawn - start, end - drawn, tree
 
 
 def main() -> None:
@@ -332,9 +329,14 @@ def main() -> None:
             f"  CPU seconds per run second, {who}: {statistics.mean(w[who] for w in watched):.2f}"
         )
     spans = itertools.chain.from_iterable(w["spans"] for w in watched)
-    causes = Counter(why_long(s, log_reruns) for s in spans if s[1] - s[0] > 0.5)
-    if causes:
-        print("  waits over 0.5 s: " + ", ".join(f"{n} {why}" for why, n in causes.most_common()))
+    long = [split_wait(s, log_reruns) for s in spans if s[1] - s[0] > 0.5]
+    if long:
+        server, page, trees = zip(*long, strict=True)
+        print(
+            f"  waits over 0.5 s: {len(long)}, {sum(trees)} with a tree redraw in them; median "
+            f"{statistics.median(server):.2f} s until a rerun drew new text, then "
+            f"{statistics.median(page):.2f} s until the page showed it"
+        )
     for fragment in ("text", "tree"):
         times = [(r.wall, r.cpu) for r in log_reruns if r.fragment == fragment]
         if not times:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,7 +20,12 @@ import streamlit as st
 from components.cost_meter import build_cost_table, cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
 from components.figure_export import render_downloads
-from components.live_text import progress_line, render_live_text, thinking_caption
+from components.live_text import (
+    build_live_text,
+    progress_line,
+    render_live_text,
+    thinking_caption,
+)
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.run_files import run_file_name
 from components.text import plain_markdown
@@ -185,9 +191,9 @@ def render_live_run(
         render_outcome(fold.tree)
         render_live_text(fold.tree)
         render_explanations(fold.why)
-        log.debug(
-            "text fragment %.2f ms, CPU %.2f ms, %d events", *_elapsed_ms(start), fold.applied
-        )
+        if log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py: what each tick drew
+            drawn = zlib.crc32("".join(e.text for e in build_live_text(fold.tree)[0]).encode())
+            log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *_elapsed_ms(start), drawn)
         if not running():
             st.rerun()
 
@@ -196,9 +202,7 @@ def render_live_run(
         fold = cached_fold(key, run_id, events_from)
         selected = _render_tree(fold, key, present, exports=False)
         _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
-        log.debug(
-            "tree fragment %.2f ms, CPU %.2f ms, %d events", *_elapsed_ms(start), fold.applied
-        )
+        log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         if not running():
             st.rerun()
 
