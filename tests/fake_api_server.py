@@ -168,3 +168,26 @@ class FakeApiServer:
 def script(*replies: Reply) -> Respond:
     """Replies in order; the last one repeats."""
     return lambda payload, number: replies[min(number, len(replies) - 1)]
+
+
+def chat_reply(content: str, prompt_tokens: int, completion_tokens: int, model: str) -> dict:
+    """A one-choice chat completion body, as OpenAI's API returns it."""
+    return {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

@@ -9,24 +9,10 @@ import pytest
 from core.ledger import Ledger
 from core.providers.openai_api import OpenAIProvider
 from core.providers.registry import REGISTRY, ProviderKind, provider_options
-from tests.fake_api_server import FakeApiServer, Reply, script
+from tests.fake_api_server import FakeApiServer, Reply, chat_reply, script
 from tests.test_pages import finish, shown_costs, start_app
 
-REPLY = {
-    "id": "c1",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "ex-1",
-    "choices": [
-        {
-            "index": 0,
-            "finish_reason": "stop",
-            "logprobs": None,
-            "message": {"role": "assistant", "content": "So the answer is \\boxed{12}."},
-        }
-    ],
-    "usage": {"prompt_tokens": 30, "completion_tokens": 8, "total_tokens": 38},
-}
+REPLY = chat_reply("So the answer is \\boxed{12}.", 30, 8, "ex-1")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from components.optimal_charts import break_even
 from components.text import plain_markdown
 from core.events import DifficultyJudged
 from deliberate.difficulty import problem_bins
-from tests.fake_api_server import FakeApiServer, Reply, script
+from tests.fake_api_server import FakeApiServer, Reply, chat_reply, script
 from tests.test_pages import charts, finish, start_app
 
 
@@ -45,21 +45,7 @@ def test_cost_page_overlays_compute_optimal_per_bin_and_states_the_break_even(fa
 
 
 def test_compare_page_adds_a_bigger_model_answering_at_once(fake_env):
-    reply = {
-        "id": "c1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "big",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "logprobs": None,
-                "message": {"role": "assistant", "content": "\\boxed{7}"},
-            }
-        ],
-        "usage": {"prompt_tokens": 40, "completion_tokens": 4, "total_tokens": 44},
-    }
+    reply = chat_reply("\\boxed{7}", 40, 4, "big")
     with FakeApiServer(script(Reply(200, reply))) as server:
         at = start_app()
         at.switch_page("pages/compare.py").run()

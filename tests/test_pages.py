@@ -16,7 +16,7 @@ from core.ledger import Ledger
 from core.providers.base import ProviderError
 from core.providers.fake import FakeProvider
 from core.tree import ReasoningTree
-from tests.fake_api_server import FakeApiServer, Reply, script
+from tests.fake_api_server import FakeApiServer, Reply, chat_reply, script
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -267,21 +267,7 @@ def test_an_api_provider_without_a_key_says_what_it_needs(fake_env, monkeypatch)
 
 
 def test_an_openai_compatible_server_runs_from_the_sidebar(fake_env):
-    reply = {
-        "id": "c1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "tiny",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "logprobs": None,
-                "message": {"role": "assistant", "content": "The answer is \\boxed{7}."},
-            }
-        ],
-        "usage": {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49},
-    }
+    reply = chat_reply("The answer is \\boxed{7}.", 40, 9, "tiny")
     with FakeApiServer(script(Reply(200, reply))) as server:
         at = start_app()
         at.selectbox(key="set_provider").set_value("openai_compatible").run()
