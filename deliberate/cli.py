@@ -17,6 +17,7 @@ from core.problems.catalog import PROBLEM_SETS, custom_problem, find_problem, lo
 from core.problems.jsonl import load_jsonl
 from core.providers import registry
 from core.providers.base import Provider
+from core.providers.keys import find_key
 from core.providers.prices import parse_price
 from core.tree import ReasoningTree
 from core.verifiers import VERIFIERS, make_verifier, verifier_parts
@@ -187,6 +188,14 @@ def make_provider(args: argparse.Namespace) -> Provider:
         return FakeProvider()
     if args.provider == "local":
         return registry.make_provider("local", model=args.model)
+    made = registry.provider_class(args.provider)
+    if made.asks_url and not (args.base_url or "").startswith(("http://", "https://")):
+        raise ValueError(
+            f"--provider {args.provider} needs --base-url, the server's base URL, e.g. "
+            f"http://localhost:8000/v1"
+        )
+    if not made.key_optional and not find_key(made.key_variable):
+        raise ValueError(f"--provider {args.provider} needs an API key in {made.key_variable}")
     settings: dict[str, object] = {
         "model": args.model or registry.REGISTRY[args.provider].default_model
     }

@@ -2,6 +2,7 @@
 
 import csv
 import re
+import sys
 
 from core.budget import Budget
 from core.events import from_json_lines
@@ -45,6 +46,15 @@ def test_bad_input_gives_a_clear_error_not_a_traceback(capsys):
     assert "problem text is empty" in capsys.readouterr().err
     assert main(["run", "--provider", "fake", "--n", "1000000000"]) == 2
     assert "budget n must be between" in capsys.readouterr().err
+
+
+def test_an_api_provider_missing_its_url_or_key_says_which(capsys, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delitem(sys.modules, "streamlit", raising=False)  # no secrets to fall back on
+    assert main(["run", "--provider", "openai_compatible"]) == 2
+    assert "needs --base-url" in capsys.readouterr().err
+    assert main(["run", "--provider", "anthropic"]) == 2
+    assert "needs an API key in ANTHROPIC_API_KEY" in capsys.readouterr().err
 
 
 def test_lead_in_steps_are_recognised():
