@@ -50,7 +50,7 @@ def _warm_up(key: str, _choice: ProviderChoice) -> threading.Thread:
 
 def render_warm_up(choice: ProviderChoice) -> None:
     """Start loading a local model once; say so while it loads."""
-    if not choice.key.startswith("local:"):
+    if choice.kind != "local":
         return
     thread = _warm_up(choice.key, choice)
 
@@ -92,7 +92,7 @@ def _read_ahead(
 
 def read_ahead(choice: ProviderChoice | None, problem: Problem | None) -> None:
     """On a local model, start prefilling `problem`'s solve prompt (once per problem)."""
-    if choice is None or problem is None or not choice.key.startswith("local:"):
+    if choice is None or problem is None or choice.kind != "local":
         return
     if 0 < len(problem.question) <= READ_AHEAD_CHARS:
         _read_ahead(choice.key, problem.question, problem.answer_format, choice, problem)

@@ -69,8 +69,8 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
         "--provider",
         default="local",
         choices=["local", *API_KINDS, "fake"],
-        help="local (default), an API (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY or "
-        "DELIBERATE_COMPAT_API_KEY, never from arguments), or fake (tests)",
+        help="local (default), an API (its key from the environment variable it names, e.g. "
+        "OPENAI_API_KEY, never from arguments), or fake (tests)",
     )
     parser.add_argument(
         "--model", help="built-in model name or GGUF path (local), or the API's model name"

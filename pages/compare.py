@@ -69,7 +69,7 @@ if st.toggle(
     help="Small model plus search against a bigger model without it: the comparison at the "
     "heart of test-time scaling.",
 ):
-    if settings is not None and settings.provider.key.startswith("local:"):
+    if settings is not None and settings.provider.kind == "local":
         others = [m for m in local_models() if f"local:{m}" != settings.provider.key]
         if others:  # the other built-in model, e.g. the 1.5B against the 0.5B thinking
             st.session_state.setdefault("big_local_model", others[0])

@@ -62,7 +62,7 @@ if settings is not None and plan:
 if settings is not None and "compute_optimal" in strategies:
     render_table_note(run_budget(settings, store, strategies))
 
-embedded = settings is not None and settings.provider.key == "local"
+embedded = settings is not None and settings.provider.kind == "local"
 at_once_column, cap_column, _ = st.columns([1, 1, 2])
 concurrency = at_once_column.number_input(
     "Runs at once",

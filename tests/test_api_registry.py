@@ -9,7 +9,7 @@ from core.providers.base import Price
 from core.providers.keys import find_key, redact
 from core.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider
 from core.providers.prices import lookup_price, parse_price
-from core.providers.registry import make_provider, provider_options
+from core.providers.registry import REGISTRY, make_provider, provider_class, provider_options
 
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DELIBERATE_COMPAT_API_KEY")
 
@@ -27,7 +27,8 @@ def by_kind(options):
 
 def test_without_keys_the_api_providers_say_what_is_missing(no_keys):
     options = by_kind(provider_options())
-    assert list(options) == ["local", "openai", "anthropic", "openai_compatible"]
+    assert list(options) == list(REGISTRY)
+    assert list(options)[:4] == ["local", "openai", "anthropic", "openai_compatible"]
     assert not options["openai"].usable
     assert "OPENAI_API_KEY" in options["openai"].missing
     assert "ANTHROPIC_API_KEY" in options["anthropic"].missing
@@ -50,6 +51,13 @@ def test_keys_from_the_field_the_environment_and_secrets(no_keys, monkeypatch):
     typed = find_key("OPENAI_API_KEY", "  sk-typed-1234567  ")
     assert typed.value == "sk-typed-1234567" and typed.source == "the key field"
     assert "sk-typed" not in repr(typed)
+
+
+def test_every_api_kind_names_itself_and_its_key():
+    for kind in list(REGISTRY)[1:]:
+        made = provider_class(kind)
+        assert made.name == kind, f"{made.__name__}.name must be {kind!r}: runs record it"
+        assert made.key_variable and made.service
 
 
 def test_make_provider_builds_each_kind(no_keys):

@@ -184,6 +184,16 @@ def test_compare_page_runs_both_and_explains_the_difference(fake_env):
     assert len(at.caption) >= 6  # every chart carries its one-line caption
 
 
+def test_the_embedded_model_runs_a_batch_one_run_at_a_time(monkeypatch, tmp_path):
+    monkeypatch.delenv("DELIBERATE_PROVIDER", raising=False)
+    monkeypatch.setenv("DELIBERATE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("components.settings.render_warm_up", lambda choice: None)  # no load
+    at = start_app()
+    at.switch_page("pages/cost_per_solved.py").run()
+    at_once = at.number_input(key="batch_concurrency")
+    assert at_once.value == 1 and at_once.disabled
+
+
 def test_cost_per_solved_runs_a_batch_and_keeps_it_after_a_restart(fake_env):
     at = start_app()
     at.switch_page("pages/cost_per_solved.py").run()

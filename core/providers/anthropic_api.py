@@ -82,7 +82,7 @@ class AnthropicProvider(ApiProvider):
         # The key is passed explicitly, so the SDK reads no credentials from the environment or disk.
         self._client = anthropic.Anthropic(
             api_key=key.value,
-            base_url=base_url,
+            base_url=base_url or self.default_url,
             max_retries=self.max_retries,
         )
 

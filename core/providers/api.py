@@ -152,6 +152,7 @@ class ApiProvider(Provider):
     key_variable: ClassVar[str]  # the environment variable or Streamlit secret with its key
     key_optional: ClassVar[bool] = False  # a self-hosted server may take no key
     asks_url: ClassVar[bool] = False  # the page asks for the server's base URL
+    default_url: ClassVar[str | None] = None  # a hosted service's API address (None: the SDK's)
     asks_reasoning: ClassVar[bool] = False  # the page asks whether the model thinks natively
     price_id: ClassVar[str | None] = None  # the provider's name in genai-prices
 
@@ -385,7 +386,7 @@ class ApiProvider(Provider):
         if status == 404:
             return self.error(
                 f"{self.service} does not know the model {self.model!r} (404): check the model "
-                f"name{' and the base URL' if self.name == 'openai_compatible' else ''}.{said}"
+                f"name{' and the base URL' if self.asks_url else ''}.{said}"
             )
         if status == 429:
             wait = exc.response.headers.get("retry-after")

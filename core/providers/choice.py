@@ -32,6 +32,11 @@ class ProviderChoice:
     native_thinking: bool = False  # can run the native_thinking strategy (hidden reasoning)
     price_source: str = ""  # where the price comes from, in words
 
+    @property
+    def kind(self) -> str:
+        """The provider kind: "local", "fake" or a registry kind ("openai"...)."""
+        return self.key.split(":", 1)[0]
+
 
 def provider_kinds() -> list[str]:
     """The kinds offered, the default first: `fake` only when DELIBERATE_PROVIDER=fake."""

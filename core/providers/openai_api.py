@@ -89,6 +89,7 @@ class OpenAIProvider(ApiProvider):
         **options: Any,
     ) -> None:
         key = require_key(self.key_variable, api_key, self.service)
+        base_url = base_url or self.default_url
         self._connect(model, key, self.quote(model, override=price), base_url, **options)
         self.native_thinking = self.thinks(model)
 
