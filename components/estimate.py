@@ -168,8 +168,9 @@ def documented_speed(model: str) -> float:
 
 def speed_note(measured: float | None, model: str) -> str:
     if measured is None:
-        return (
-            f"speed: {documented_speed(model):.0f} tokens/s, the documented default for "
-            f"{model} on 2 cores (no run measured yet)"
-        )
+        if any(s.label == model for s in MODELS.values()):
+            where = f"the documented speed of {model} on 2 cores"
+        else:
+            where = "a guess until one of this model's runs is measured"
+        return f"speed: {documented_speed(model):.0f} tokens/s, {where} (no run measured yet)"
     return f"speed: {measured:.0f} tokens/s, measured on your recent runs"

@@ -269,6 +269,7 @@ def test_estimate_assumes_each_built_in_model_its_own_speed():
     assert documented_speed("gpt-4o-mini") == DEFAULT_TOKENS_PER_SECOND
     assert f"{documented_speed(default):.0f} tokens/s" in speed_note(None, default)
     assert "measured on your recent runs" in speed_note(30.0, default)
+    assert "2 cores" not in speed_note(None, "gpt-4o-mini") and "a guess" in speed_note(None, "x")
 
 
 def rows():
