@@ -252,11 +252,12 @@ def split_wait(span: tuple[float, float], log: list[Rerun]) -> tuple[float, floa
     the page showed it, whether a tree redraw ran in the wait). With no rerun drawing new text
     in the wait, the first part is the whole wait and the second 0."""
     start, end = span
+    # A rerun sends its text as it draws, before its log line: it is placed at its start.
     texts = [r for r in log if r.fragment == "text"]
-    shown = [r.text for r in texts if r.end <= start][-1:]
-    new = [r for r in texts if start < r.end <= end and [r.text] != shown]
+    shown = [r.text for r in texts if r.start <= start][-1:]
+    new = [r for r in texts if start < r.start <= end and [r.text] != shown]
     tree = any(r.fragment == "tree" and r.start < end and r.end > start for r in log)
-    drawn = new[0].end if new else end
+    drawn = new[0].start if new else end
     return drawn - start, end - drawn, tree
 
 

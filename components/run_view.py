@@ -192,8 +192,9 @@ def render_live_run(
         render_live_text(fold.tree)
         render_explanations(fold.why)
         if log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py: what each tick drew
+            elapsed = _elapsed_ms(start)
             drawn = zlib.crc32("".join(e.text for e in build_live_text(fold.tree)[0]).encode())
-            log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *_elapsed_ms(start), drawn)
+            log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *elapsed, drawn)
         if not running():
             st.rerun()
 

@@ -69,8 +69,9 @@ def _budget_args(parser: argparse.ArgumentParser) -> None:
         "--provider",
         default="local",
         choices=["local", *API_KINDS, "fake"],
-        help="local (default), an API (its key from the environment variable it names, e.g. "
-        "OPENAI_API_KEY, never from arguments), or fake (tests)",
+        help="local (default), an API (keys from "
+        + ", ".join(registry.provider_class(kind).key_variable for kind in API_KINDS)
+        + ", never from arguments), or fake (tests)",
     )
     parser.add_argument(
         "--model", help="built-in model name or GGUF path (local), or the API's model name"
@@ -189,7 +190,7 @@ def make_provider(args: argparse.Namespace) -> Provider:
     if args.provider == "local":
         return registry.make_provider("local", model=args.model)
     made = registry.provider_class(args.provider)
-    if made.asks_url and not (args.base_url or "").startswith(("http://", "https://")):
+    if made.asks_url and not (args.base_url or "").strip():
         raise ValueError(
             f"--provider {args.provider} needs --base-url, the server's base URL, e.g. "
             f"http://localhost:8000/v1"

@@ -68,8 +68,10 @@ def api_option(kind: str, typed_key: str = "", url: str = "") -> ProviderOption:
     key = find_key(made.key_variable, typed_key)
     url = url.strip()
     if made.asks_url and not url.startswith(("http://", "https://")):
-        missing = "needs the server's base URL, e.g. http://localhost:8000/v1" + (
-            "; a key is optional" if made.key_optional else ""
+        optional = "; a key is optional" if made.key_optional else ""
+        missing = (
+            "needs the server's base URL, e.g. http://localhost:8000/v1 (vLLM, SGLang, Ollama, "
+            f"llama.cpp, DeepSeek...){optional}"
         )
     elif not key and not made.key_optional:
         missing = (
