@@ -3,7 +3,7 @@
 import pytest
 
 from core.providers.anthropic_api import AnthropicProvider
-from core.providers.api import CONTINUE_PROMPT
+from core.providers.api_text import CONTINUE_PROMPT
 from core.providers.base import GenerationRequest, Message, ProviderError, Usage
 from core.verifiers.model_judge import ModelJudge
 from tests.fake_api_server import FakeApiServer, Reply, script

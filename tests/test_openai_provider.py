@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.providers.api import CONTINUE_PROMPT
+from core.providers.api_text import CONTINUE_PROMPT
 from core.providers.base import GenerationRequest, Message, Price, ProviderError, Usage
 from core.providers.openai_api import OpenAICompatibleProvider, OpenAIProvider, split
 from core.verifiers.model_judge import ModelJudge

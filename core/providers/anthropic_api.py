@@ -21,8 +21,9 @@ from typing import Any
 
 import anthropic
 
-from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
+from core.providers.api import ApiProvider, Cut
 from core.providers.api_errors import error_body, error_details
+from core.providers.api_text import continuation, cut_at_stops
 from core.providers.base import (
     Completion,
     Finished,

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 import openai
 
 from core.confidence import ConfidenceStop, TokenConfidence, token_confidence
-from core.providers.api import ApiProvider, Cut, continuation, cut_at_stops
+from core.providers.api import ApiProvider, Cut
+from core.providers.api_text import continuation, cut_at_stops
 from core.providers.base import (
     Completion,
     Finished,
