@@ -56,6 +56,7 @@ class RunFold:
     # and the costs change only when this does.
     structure: int = 0
     built: dict[str, tuple[Hashable, Any]] = field(default_factory=dict, repr=False)
+    _paced: tuple[int, float] = (-1, 0.0)  # (applied, monotonic seconds) when last paced
 
     @classmethod
     def from_events(cls, events: Sequence[Event]) -> RunFold:
@@ -74,6 +75,14 @@ class RunFold:
             self.applied += 1
             self.structure += not isinstance(event, NodeText)
         return self
+
+    def paced(self, every: float) -> int:
+        """`applied`, as it was when last read at least `every` seconds ago: the version of a
+        figure that follows the events but is rebuilt no more often than that."""
+        now = time.monotonic()
+        if self._paced[0] != self.applied and now - self._paced[1] >= every:
+            self._paced = (self.applied, now)
+        return self._paced[0]
 
     def reuse(self, name: str, version: Hashable, build: Callable[[], T]) -> T:
         """`build()` once per `version` of what it draws: a live page redraws the same figure
@@ -179,38 +188,33 @@ def render_live_run(
     running: Callable[[], bool],
     present: bool = False,
 ) -> None:
-    """A run while it goes, in two fragments: the status and the text being written redrawn
-    every POLL_SECONDS, the tree, PRM chart and costs every TREE_SECONDS. The words keep pace;
-    the figures, which cost the browser and the model's cores far more, redraw less often.
-    When the run ends the whole page reruns (and draws it with `render_run`)."""
-    tree_column, text_column = st.columns([3, 2])
+    """A run while it goes, in one fragment rerun every POLL_SECONDS: the status and the text
+    being written first, then the tree, PRM chart and costs, rebuilt at most every TREE_SECONDS
+    (in between the same figures are drawn again, which the browser does not redraw). The words
+    keep pace and never wait behind a figure. When the run ends the whole page reruns (and
+    draws it with `render_run`)."""
 
-    def text_tick() -> None:
+    def tick() -> None:
         start = time.perf_counter(), time.thread_time()
         fold = cached_fold(key, run_id, events_from)
-        render_outcome(fold.tree)
-        render_live_text(fold.tree)
-        render_explanations(fold.why)
+        tree_column, text_column = st.columns([3, 2])
+        with text_column:
+            render_outcome(fold.tree)
+            render_live_text(fold.tree)
+            render_explanations(fold.why)
         if log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py: what each tick drew
             elapsed = _elapsed_ms(start)
             drawn = zlib.crc32("".join(e.text for e in build_live_text(fold.tree)[0]).encode())
             log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *elapsed, drawn)
-        if not running():
-            st.rerun()
-
-    def tree_tick() -> None:
         start = time.perf_counter(), time.thread_time()
-        fold = cached_fold(key, run_id, events_from)
-        selected = _render_tree(fold, key, present, exports=False)
-        _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
+        with tree_column:
+            selected = _render_tree(fold, key, present, exports=False, every=TREE_SECONDS)
+            _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
         log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         if not running():
             st.rerun()
 
-    with text_column:
-        st.fragment(run_every=POLL_SECONDS)(text_tick)()
-    with tree_column:
-        st.fragment(run_every=TREE_SECONDS)(tree_tick)()
+    st.fragment(run_every=POLL_SECONDS)(tick)()
 
 
 def render_waiting_tree(question: str, key: str) -> None:
@@ -225,8 +229,11 @@ def _elapsed_ms(start: tuple[float, float]) -> tuple[float, float]:
     return 1000 * (time.perf_counter() - start[0]), 1000 * (time.thread_time() - start[1])
 
 
-def _render_tree(fold: RunFold, key: str, present: bool, exports: bool) -> str | None:
-    """The clickable tree (with its downloads); returns the node clicked, if any."""
+def _render_tree(
+    fold: RunFold, key: str, present: bool, exports: bool, every: float = 0.0
+) -> str | None:
+    """The clickable tree (with its downloads), rebuilt at most every `every` seconds while
+    events arrive; returns the node clicked, if any."""
     tree, node_key, chart_key = fold.tree, f"{key}_node", f"{key}_tree"
     selected = st.session_state.get(node_key)
     if selected not in tree.graph:
@@ -238,7 +245,7 @@ def _render_tree(fold: RunFold, key: str, present: bool, exports: bool) -> str |
             figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
         return figure
 
-    figure = fold.reuse("tree", (fold.applied, selected, present), build)
+    figure = fold.reuse("tree", (fold.paced(every), selected, present), build)
     st.plotly_chart(
         figure,
         key=chart_key,
