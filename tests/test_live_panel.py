@@ -185,3 +185,22 @@ def test_a_branch_that_ended_while_thinking_keeps_its_thinking_on_the_panel():
     )
     assert thinking_caption(tree.graph.nodes["n4"]) == "Its thinking, as the model wrote it"
     assert "48 and half" in build_tree_figure(tree).to_json()  # its label is not blank
+
+
+def test_the_live_tree_follows_the_events_but_is_rebuilt_at_most_every_tree_seconds(monkeypatch):
+    from components import run_view
+    from components.run_view import RunFold
+
+    clock = [100.0]
+    monkeypatch.setattr(run_view.time, "monotonic", lambda: clock[0])
+    fold = RunFold(applied=3)
+    assert fold.paced(1.2) == 3
+    fold.applied = 5
+    clock[0] += 0.4
+    assert fold.paced(1.2) == 3  # too soon: the last figure is drawn again
+    clock[0] += 0.8
+    assert fold.paced(1.2) == 5
+    clock[0] += 5.0
+    assert fold.paced(1.2) == 5  # nothing new: nothing to rebuild
+    fold.applied = 6
+    assert fold.paced(1.2) == 6  # new events after a quiet spell show at once
