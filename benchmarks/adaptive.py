@@ -45,6 +45,8 @@ from benchmarks.verifiers import (
 )
 from core.events import AnswerChosen, DifficultyJudged, Event, NodeAdded, RunStarted
 from deliberate.audit import candidates
+from deliberate.batch import BatchRow
+from deliberate.difficulty import fit_table, run_bin
 from strategies.adaptive import BATCH, WINDOW, beta_rule, settles, unanimous_window
 
 Rule = Callable[[list[int], bool], bool]
@@ -53,6 +55,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The stopping rules need no runs of their own: they are replayed on self-consistency's samples
 # (report). Runs of them stored by earlier batches are reported as they ran.
 STRATEGIES = ("self_consistency", "compute_optimal")
+RULES = {
+    "adaptive_consistency": ("adaptive SC", beta_rule, BATCH),
+    "early_stopping_consistency": ("early-stopping SC", unanimous_window, WINDOW),
+}
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,48 @@ def replayed(name: str, settled: Rule, batch: int, runs: list[Sequence[Event]], 
     return Row(name, right, tokens / total, seconds / total, drawn / total)
 
 
+def cross_fitted(done: Sequence[dict[str, Sequence[Event]]], n: int) -> tuple[Row, list[str]]:
+    """compute_optimal with a difficulty table fitted from the other half of the problems (2-fold
+    cross-fitting, so no problem is scored by a table fitted on it), as the cost page fits it
+    (`deliberate.difficulty.fit_table`) from self-consistency at 2, 4, ..., N and the two stopping
+    rules at N: each problem's bin is its compute_optimal run's probe verdict, and the fitted
+    choice is replayed on its self-consistency samples (the first k, or where the rule stops;
+    the probe would be the first 2 of them). Returns the row and each fold's table in words."""
+    bins = [run_bin(r["compute_optimal"]) for r in done]
+    options = []  # per problem: (strategy, n) -> its outcome there
+    for r in done:
+        runs = [r["self_consistency"]]
+        found = {("self_consistency", k): voted(k, runs) for k in (2, 4, 8, 16, 32) if k <= n}
+        for strategy, (name, rule, batch) in RULES.items():
+            found[strategy, n] = replayed(name, rule, batch, runs, n)
+        options.append(found)
+    rows = [
+        BatchRow(str(i), "", s, k, None, c.solved > 0, 0, round(c.tokens), c.seconds, None, "")
+        for i, found in enumerate(options)
+        for (s, k), c in found.items()
+    ]
+    picked: list[Row] = []
+    said = []
+    halves = [range(0, len(done), 2), range(1, len(done), 2)]
+    for fold, (test, train) in enumerate((halves, halves[::-1])):
+        known = {str(i): bins[i] for i in train if bins[i] is not None}
+        table = fit_table([r for r in rows if r.problem_id in known], known, "the other half")
+        assert table is not None, "no problem of the other half has a bin"
+        chosen = {b: table.choose(b, n) for b, _ in table.bins}
+        words = ", ".join(f"{b} -> {s} N={k}" for b, (s, k) in chosen.items())
+        said.append(f"fold {fold + 1}: {words}")
+        # A bin the other half lacked: self-consistency at N stands in for the default table.
+        picked += [options[i][chosen.get(bins[i], ("self_consistency", n))] for i in test]
+    total = len(done)
+    return Row(
+        "compute_optimal (cross-fitted)",
+        sum(r.solved for r in picked),
+        sum(r.tokens for r in picked) / total,
+        sum(r.seconds for r in picked) / total,
+        sum(r.samples or 0 for r in picked) / total,
+    ), said
+
+
 def replay_report(folder: Path) -> str:
     """Adaptive and early-stopping SC replayed on the stored sample sets (self-consistency's or
     best-of-N's, whichever covers more problems), against the plain vote of all of them."""
@@ -179,18 +227,15 @@ def report(folder: Path, n: int) -> str:
     sc = whole(f"self-consistency @{n}", samples)
     rows.append(sc)
     fixed = list(rows)
-    rules = {
-        "adaptive_consistency": ("adaptive SC", beta_rule, BATCH),
-        "early_stopping_consistency": ("early-stopping SC", unanimous_window, WINDOW),
-    }
     adaptive = {
         s: whole(name, [r[s] for r in done])
         if all(s in r for r in done)
         else replayed(f"{name} (replayed)", rule, batch, samples, n)
-        for s, (name, rule, batch) in rules.items()
+        for s, (name, rule, batch) in RULES.items()
     }
     adaptive["compute_optimal"] = whole("compute_optimal", [r["compute_optimal"] for r in done])
-    rows += adaptive.values()
+    fitted, tables = cross_fitted(done, n)
+    rows += [*adaptive.values(), fitted]
     lines = [f"{total} problems (self-consistency and compute_optimal on each), N={n}", ""]
     lines += table(rows, total)
 
@@ -223,6 +268,10 @@ def report(folder: Path, n: int) -> str:
         f"({best.name}), {c.tokens / best.tokens:.0%} of its tokens (target: as many solved with "
         f"at most 50%): {'met' if c.solved >= best.solved and c.tokens <= 0.5 * best.tokens else 'missed'}"
     )
+    lines += [
+        f"{fitted.name}: {fitted.solved} solved, {fitted.tokens / best.tokens:.0%} of "
+        f"{best.name}'s tokens; {'; '.join(tables)}"
+    ]
     return "\n".join(lines)
 
 

@@ -24,7 +24,13 @@ BINS = ("easy", "medium", "hard")
 HIGH_SCORE = 0.75
 LOW_SCORE = 0.5
 # What compute_optimal can continue from its probe samples without throwing them away.
-CONTINUABLE = ("self_consistency", "best_of_n", "beam_search")
+CONTINUABLE = (
+    "self_consistency",
+    "best_of_n",
+    "beam_search",
+    "adaptive_consistency",
+    "early_stopping_consistency",
+)
 
 
 @dataclass(frozen=True)

@@ -61,11 +61,12 @@ def sample_until(
     batch: int,
     rule: str,
     drawn: Sequence[str] = (),
+    n: int | None = None,
 ) -> Steps[Choice]:
-    """Samples `batch` at a time, up to the budget's N, until `settled(vote counts, the last
-    batch agrees)`; `drawn` are samples already written (deepconf_online's warm-up), counted
-    among the N and checked before any new one is drawn."""
-    n = ctx.budget.n
+    """Samples `batch` at a time, up to `n` (default: the budget's N), until `settled(vote
+    counts, the last batch agrees)`; `drawn` are samples already written (deepconf_online's
+    warm-up, compute_optimal's probe), counted among the N and checked before any new one."""
+    n = ctx.budget.n if n is None else n
     yield ctx.status(f"sampling up to {n} solutions, {batch} at a time, until the vote settles")
     nodes, new = list(drawn), list(drawn)
     while len(nodes) < n:
@@ -89,11 +90,18 @@ def sample_until(
     return Choice(members[0], answer, f"majority vote ({len(members)} of {used}); {note}")
 
 
-def adaptive_consistency(ctx: RunContext) -> Steps[Choice]:
-    """Self-consistency that stops once a Beta posterior says the majority will hold."""
-    return (yield from sample_until(ctx, beta_rule, BATCH, f"P(majority holds) ≥ {CONFIDENCE}"))
+def adaptive_consistency(
+    ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()
+) -> Steps[Choice]:
+    """Self-consistency that stops once a Beta posterior says the majority will hold; `n` and
+    `drawn` as for `strategies.sampling.self_consistency`."""
+    rule = f"P(majority holds) ≥ {CONFIDENCE}"
+    return (yield from sample_until(ctx, beta_rule, BATCH, rule, drawn, n))
 
 
-def early_stopping_consistency(ctx: RunContext) -> Steps[Choice]:
-    """Self-consistency in windows, stopping at the first window whose answers all agree (ESC)."""
-    return (yield from sample_until(ctx, unanimous_window, WINDOW, "a unanimous window"))
+def early_stopping_consistency(
+    ctx: RunContext, n: int | None = None, drawn: Sequence[str] = ()
+) -> Steps[Choice]:
+    """Self-consistency in windows, stopping at the first window whose answers all agree (ESC);
+    `n` and `drawn` as for `strategies.sampling.self_consistency`."""
+    return (yield from sample_until(ctx, unanimous_window, WINDOW, "a unanimous window", drawn, n))

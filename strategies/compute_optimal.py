@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from core.difficulty import DEFAULT_TABLE, PROBE_SAMPLES, judge_probe
 from core.events import DifficultyJudged
+from strategies.adaptive import adaptive_consistency, early_stopping_consistency
 from strategies.context import Choice, RunContext, Steps
 from strategies.sampling import best_of_n, self_consistency
 from strategies.search import beam_search, finish
 
-CONTINUE = {"self_consistency": self_consistency, "best_of_n": best_of_n}
-
+CONTINUE = {
+    "self_consistency": self_consistency,
+    "best_of_n": best_of_n,
+    "adaptive_consistency": adaptive_consistency,
+    "early_stopping_consistency": early_stopping_consistency,
+}
+STOPPING = ("adaptive_consistency", "early_stopping_consistency")  # may stop before N
 
 NAMES = {
     "self_consistency": "self-consistency",
     "best_of_n": "best-of-N",
     "beam_search": "beam search",
+    "adaptive_consistency": "adaptive self-consistency",
+    "early_stopping_consistency": "early-stopping self-consistency",
 }
 
 
@@ -28,11 +36,12 @@ def _plan(strategy: str, n: int, probe: int) -> str:
     """What the chosen strategy will do, in words."""
     these = "this sample" if probe == 1 else f"these {probe} samples"
     if n <= probe:
-        decides = "majority vote" if strategy == "self_consistency" else "verifier"
+        decides = "verifier" if strategy in ("best_of_n", "beam_search") else "majority vote"
         return f"the {decides} over {these} decides, with no new sample"
     if strategy == "beam_search":
         return f"beam search with N={n - probe}, {these} competing with its beams"
-    return f"{NAMES[strategy]} with N={n}, {these} counted among them"
+    up_to = "up to " if strategy in STOPPING else ""
+    return f"{NAMES[strategy]} with {up_to}N={n}, {these} counted among them"
 
 
 def compute_optimal(ctx: RunContext) -> Steps[Choice]:

@@ -111,7 +111,8 @@ def test_the_benchmark_replays_the_stopping_rules_on_self_consistency_samples(
     tmp_path, monkeypatch, capsys
 ):
     """benchmarks/adaptive.py needs no runs of the stopping rules: without them it replays their
-    rules on self-consistency's stored samples (here every sample agrees: both stop early)."""
+    rules on self-consistency's stored samples (here every sample agrees: both stop early), and
+    compute_optimal with a table fitted on the other half of the problems."""
     from benchmarks.adaptive import report
     from deliberate import cli
 
@@ -134,3 +135,5 @@ def test_the_benchmark_replays_the_stopping_rules_on_self_consistency_samples(
         assert float(rows[rule][1]) < 8
         assert float(rows[rule][2]) < float(tokens)
     assert "compute_optimal" in rows
+    # Fitted on the other problems, where 2 agreeing samples were as right as 8: 2 samples.
+    assert rows["compute_optimal (cross-fitted)"][:2] == [solved, "2.0"]

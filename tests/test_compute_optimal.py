@@ -188,6 +188,28 @@ def test_a_fitted_table_in_the_budget_decides():
     assert event_from_dict(json.loads(json.dumps(judged.to_dict()))) == judged
 
 
+@pytest.mark.parametrize(
+    ("answers", "drawn"),
+    [((42, 13, 42, 42), 4), ((42, 13, 7, 9, 5, 6, 3, 4), 8)],  # settles at 4; never settles
+)
+def test_a_table_can_continue_into_early_stopping_from_the_probe(answers, drawn):
+    # Every calculation right, so the probe scores high; its answers disagree: medium.
+    written = iter(answers)  # in the order drawn, across requests
+    provider = scripted(lambda i: f"6 × 7 = 42. The answer is \\boxed{{{next(written)}}}.")
+    verifier = make_verifier("arithmetic", provider)
+    table = DifficultyTable(
+        (("medium", (Option("early_stopping_consistency", 8),)),), "a test table"
+    )
+    budget = Budget(n=8, difficulty_table=table)
+    events = list(STRATEGIES["compute_optimal"](PROBLEM, provider, verifier, budget))
+    (judged,) = [e for e in events if isinstance(e, DifficultyJudged)]
+    assert judged.bin == "medium" and judged.reason.endswith(
+        "so early-stopping self-consistency with up to N=8, these 2 samples counted among them"
+    )
+    assert len(nodes(events, "sample")) == drawn  # the probe is ESC's first window
+    assert [r.n for r in provider.requests] == [2] + [2] * ((drawn - 2) // 2)
+
+
 # ---- the fit from batches --------------------------------------------------------------------
 
 
