@@ -37,17 +37,12 @@ class LiveEntry:
 
 
 def node_label(text: str, writing: bool = False) -> str:
-    """A label readable without clicking: the step's last calculation, else its first words
-    (for a branch being written, its newest words)."""
+    """A label readable without clicking: the step's last calculation, else its first words.
+    A branch being written shows its first words: they stay put while it grows (its newest
+    words are in the panel beside the tree), so the tree is not redrawn for every word."""
     plain = " ".join(_LATEX.sub(lambda m: m.group(1) or m.group(2) or "", text).split())
-    calculations = _CALCULATION.findall(plain)
-    if calculations and not writing:
-        label = " ".join(calculations[-1].split())
-    elif writing:
-        label = plain[-LABEL_CHARS:]
-        return ("…" + label.split(" ", 1)[-1]) if len(plain) > LABEL_CHARS else label
-    else:
-        label = plain
+    calculations = [] if writing else _CALCULATION.findall(plain)
+    label = " ".join(calculations[-1].split()) if calculations else plain
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
 
 

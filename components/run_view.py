@@ -29,7 +29,7 @@ from components.live_text import (
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.run_files import run_file_name
 from components.text import plain_markdown
-from components.tree_view import answer_correctness, build_tree_figure
+from components.tree_view import answer_correctness, build_tree_figure, streamed_labels
 from core.events import NO_ANSWER, ROOT, Event, NodeText, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
@@ -56,7 +56,7 @@ class RunFold:
     # and the costs change only when this does.
     structure: int = 0
     built: dict[str, tuple[Hashable, Any]] = field(default_factory=dict, repr=False)
-    _paced: tuple[int, float] = (-1, 0.0)  # (applied, monotonic seconds) when last paced
+    _paced: tuple[Hashable, float] = (None, 0.0)  # (version, monotonic seconds) when last paced
 
     @classmethod
     def from_events(cls, events: Sequence[Event]) -> RunFold:
@@ -76,12 +76,12 @@ class RunFold:
             self.structure += not isinstance(event, NodeText)
         return self
 
-    def paced(self, every: float) -> int:
-        """`applied`, as it was when last read at least `every` seconds ago: the version of a
-        figure that follows the events but is rebuilt no more often than that."""
+    def paced(self, every: float, version: Hashable) -> Hashable:
+        """`version` as it was when last read at least `every` seconds ago: the version of a
+        figure that follows what it draws but is rebuilt no more often than that."""
         now = time.monotonic()
-        if self._paced[0] != self.applied and now - self._paced[1] >= every:
-            self._paced = (self.applied, now)
+        if self._paced[0] != version and now - self._paced[1] >= every:
+            self._paced = (version, now)
         return self._paced[0]
 
     def reuse(self, name: str, version: Hashable, build: Callable[[], T]) -> T:
@@ -245,7 +245,8 @@ def _render_tree(
             figure.update_layout(height=PRESENTER_TREE_HEIGHT, font={"size": 16})
         return figure
 
-    figure = fold.reuse("tree", (fold.paced(every), selected, present), build)
+    drawn = fold.paced(every, (fold.structure, streamed_labels(tree)))
+    figure = fold.reuse("tree", (drawn, selected, present), build)
     st.plotly_chart(
         figure,
         key=chart_key,

@@ -110,6 +110,18 @@ def _escaped_lines(text: str) -> tuple[str, ...]:
     return tuple(html.escape(line) for line in lines)
 
 
+def streamed_labels(tree: ReasoningTree) -> tuple[tuple[str, str], ...]:
+    """The labels of the nodes whose text arrives in pieces (being written, or written while
+    their call goes on): with the count of other events, what decides whether the tree figure
+    changed, since their growing text shows on it only through these labels."""
+    g = tree.graph
+    return tuple(
+        (n, node_label(_shown_text(data), bool(data.get("writing"))))
+        for n, data in g.nodes(data=True)
+        if data.get("writing") or data.get("written")
+    )
+
+
 def node_hover(tree: ReasoningTree, node_id: str) -> str:
     data = tree.graph.nodes[node_id]
     if node_id == ROOT:
@@ -130,9 +142,9 @@ def node_hover(tree: ReasoningTree, node_id: str) -> str:
         lines.append(f"answer {html.escape(data['answer'])} ({grade})")
     if data["pruned"]:
         lines.append("pruned by the search")
-    if data.get("writing"):
-        lines.append("being written now")
-    elif data.get("written") and tree.finished is not None:
+    if data.get("writing"):  # its text grows faster than the figure is redrawn
+        return "<br>".join([*lines, "being written now: its words grow in the panel beside"])
+    if data.get("written") and tree.finished is not None:
         lines.append("written in full; the run ended before its call returned (not scored)")
     elif data.get("written"):
         lines.append("written; the rest of its model call is still being written")

@@ -45,7 +45,10 @@ def test_labels_are_the_calculation_or_the_first_words():
     assert node_label("Step 1: In May she sold 48 / 2 = 24 clips.") == "48 / 2 = 24"
     assert node_label(r"So \( 2S = 118 \) and \( 59 \times 2 = 118 \).") == "59 \\times 2 = 118"
     assert node_label("First, let us read the problem carefully.") == "First, let us read th…"
-    assert node_label("so she sold 48 + 24 clips in all", writing=True).endswith("clips in all")
+    # Being written: its first words, which stay put as it grows (no calculation yet: it may
+    # be cut mid-number).
+    assert node_label("so she sold 48 + 24 clips in all", writing=True) == "so she sold 48 + 24 c…"
+    assert node_label("48 / 2 = 2", writing=True) == "48 / 2 = 2"
 
 
 def test_the_panel_shows_what_is_being_written_and_the_last_finished_steps():
@@ -193,14 +196,37 @@ def test_the_live_tree_follows_the_events_but_is_rebuilt_at_most_every_tree_seco
 
     clock = [100.0]
     monkeypatch.setattr(run_view.time, "monotonic", lambda: clock[0])
-    fold = RunFold(applied=3)
-    assert fold.paced(1.2) == 3
-    fold.applied = 5
+    fold = RunFold()
+    assert fold.paced(1.2, "a") == "a"
     clock[0] += 0.4
-    assert fold.paced(1.2) == 3  # too soon: the last figure is drawn again
+    assert fold.paced(1.2, "b") == "a"  # too soon: the last figure is drawn again
     clock[0] += 0.8
-    assert fold.paced(1.2) == 5
+    assert fold.paced(1.2, "b") == "b"
     clock[0] += 5.0
-    assert fold.paced(1.2) == 5  # nothing new: nothing to rebuild
-    fold.applied = 6
-    assert fold.paced(1.2) == 6  # new events after a quiet spell show at once
+    assert fold.paced(1.2, "b") == "b"  # nothing new: nothing to rebuild
+    assert fold.paced(1.2, "c") == "c"  # a change after a quiet spell shows at once
+
+
+def test_the_tree_figure_changes_with_structure_or_labels_not_with_every_word():
+    """A branch's words land in the text panel as they come; the tree figure (rebuilt on a
+    browser remount, the page's costliest redraw) changes only when its labels do."""
+    from components.run_view import RunFold
+    from components.tree_view import streamed_labels
+
+    events = [
+        RunStarted("r", "beam_search", "q", "72", "fake", "m", "arithmetic"),
+        NodeStarted("n1", "root", "step"),
+        NodeText("n1", "First, ", 0.1),
+    ]
+    fold = RunFold.from_events(events)
+    before = (fold.structure, streamed_labels(fold.tree))
+    events.append(NodeText("n1", "we halve 48: 48 / 2 = 24, ", 0.2))
+    fold.catch_up(events)
+    full = (fold.structure, streamed_labels(fold.tree))
+    assert full != before and full[1] == (("n1", "First, we halve 48: 4…"),)  # it filled up
+    events.append(NodeText("n1", "and then a good many more words than it has room for", 0.3))
+    fold.catch_up(events)
+    assert (fold.structure, streamed_labels(fold.tree)) == full
+    node = build_tree_figure(fold.tree).to_dict()["data"]
+    hover = next(t for t in node if t.get("hovertext"))["hovertext"]
+    assert not any("good many" in h for h in hover)  # the hover does not go stale: no text
