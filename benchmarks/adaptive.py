@@ -131,18 +131,25 @@ def replayed(name: str, settled: Rule, batch: int, runs: list[Sequence[Event]], 
     return Row(name, right, tokens / total, seconds / total, drawn / total)
 
 
-def cross_fitted(done: Sequence[dict[str, Sequence[Event]]], n: int) -> tuple[Row, list[str]]:
+def cross_fitted(
+    done: Sequence[dict[str, Sequence[Event]]], n: int
+) -> tuple[Row, list[str]] | None:
     """compute_optimal with a difficulty table fitted from the other half of the problems (2-fold
-    cross-fitting, so no problem is scored by a table fitted on it), as the cost page fits it
-    (`deliberate.difficulty.fit_table`) from self-consistency at 2, 4, ..., N and the two stopping
-    rules at N: each problem's bin is its compute_optimal run's probe verdict, and the fitted
-    choice is replayed on its self-consistency samples (the first k, or where the rule stops;
-    the probe would be the first 2 of them). Returns the row and each fold's table in words."""
+    cross-fitting, even and odd, so no problem is scored by a table fitted on it), as the cost
+    page fits it (`deliberate.difficulty.fit_table`) from self-consistency at 2, 4, ..., N and
+    the two stopping rules at N. Each problem's bin is its compute_optimal run's probe verdict (2
+    samples of that run, not charged here); the fitted choice is replayed on its
+    self-consistency samples (the first k, or where the rule stops), whose first 2 stand in for
+    the probe, so every option's tokens include a probe's. A bin the other half lacks gets
+    self-consistency at N. Returns the row and each fold's table in words; None when a half has
+    no problem with a bin to fit from."""
     bins = [run_bin(r["compute_optimal"]) for r in done]
-    options = []  # per problem: (strategy, n) -> its outcome there
+    options: list[dict[tuple[str, int], Row]] = []  # per problem: (strategy, n) -> outcome
     for r in done:
         runs = [r["self_consistency"]]
-        found = {("self_consistency", k): voted(k, runs) for k in (2, 4, 8, 16, 32) if k <= n}
+        found = {
+            ("self_consistency", k): voted(k, runs) for k in sorted({2, 4, 8, 16, n}) if k <= n
+        }
         for strategy, (name, rule, batch) in RULES.items():
             found[strategy, n] = replayed(name, rule, batch, runs, n)
         options.append(found)
@@ -152,17 +159,17 @@ def cross_fitted(done: Sequence[dict[str, Sequence[Event]]], n: int) -> tuple[Ro
         for (s, k), c in found.items()
     ]
     picked: list[Row] = []
-    said = []
+    said: list[str] = []
     halves = [range(0, len(done), 2), range(1, len(done), 2)]
     for fold, (test, train) in enumerate((halves, halves[::-1])):
         known = {str(i): bins[i] for i in train if bins[i] is not None}
         table = fit_table([r for r in rows if r.problem_id in known], known, "the other half")
-        assert table is not None, "no problem of the other half has a bin"
+        if table is None:
+            return None
         chosen = {b: table.choose(b, n) for b, _ in table.bins}
         words = ", ".join(f"{b} -> {s} N={k}" for b, (s, k) in chosen.items())
         said.append(f"fold {fold + 1}: {words}")
-        # A bin the other half lacked: self-consistency at N stands in for the default table.
-        picked += [options[i][chosen.get(bins[i], ("self_consistency", n))] for i in test]
+        picked += [options[i][chosen.get(bins[i] or "", ("self_consistency", n))] for i in test]
     total = len(done)
     return Row(
         "compute_optimal (cross-fitted)",
@@ -234,8 +241,8 @@ def report(folder: Path, n: int) -> str:
         for s, (name, rule, batch) in RULES.items()
     }
     adaptive["compute_optimal"] = whole("compute_optimal", [r["compute_optimal"] for r in done])
-    fitted, tables = cross_fitted(done, n)
-    rows += [*adaptive.values(), fitted]
+    fitted = cross_fitted(done, n)
+    rows += [*adaptive.values(), *([fitted[0]] if fitted else [])]
     lines = [f"{total} problems (self-consistency and compute_optimal on each), N={n}", ""]
     lines += table(rows, total)
 
@@ -270,10 +277,12 @@ def report(folder: Path, n: int) -> str:
         f"({best.name}), {c.tokens / best.tokens:.0%} of its tokens (target: as many solved with "
         f"at most 50%): {'met' if c.solved >= best.solved and c.tokens <= 0.5 * best.tokens else 'missed'}"
     )
-    lines += [
-        f"{fitted.name}: {fitted.solved} solved, {fitted.tokens / best.tokens:.0%} of "
-        f"{best.name}'s tokens; {'; '.join(tables)}"
-    ]
+    if fitted:
+        row, tables = fitted
+        lines.append(
+            f"{row.name}: {row.solved} solved, {row.tokens / best.tokens:.0%} of "
+            f"{best.name}'s tokens; {'; '.join(tables)}"
+        )
     return "\n".join(lines)
 
 

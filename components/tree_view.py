@@ -110,13 +110,14 @@ def _escaped_lines(text: str) -> tuple[str, ...]:
     return tuple(html.escape(line) for line in lines)
 
 
-def streamed_labels(tree: ReasoningTree) -> tuple[tuple[str, str], ...]:
-    """The labels of the nodes whose text arrives in pieces (being written, or written while
-    their call goes on): with the count of other events, what decides whether the tree figure
-    changed, since their growing text shows on it only through these labels."""
+def streamed_labels(tree: ReasoningTree) -> tuple[tuple[str, bool, str], ...]:
+    """(node, being written, label) of the nodes whose text arrives in pieces (being written, or
+    written while their call goes on): with the count of other events, what decides whether the
+    tree figure changed, since those pieces show on it only through these (a finished piece
+    turns a node from being written to written: its colour and hover change)."""
     g = tree.graph
     return tuple(
-        (n, node_label(_shown_text(data), bool(data.get("writing"))))
+        (n, bool(data.get("writing")), node_label(_shown_text(data), bool(data.get("writing"))))
         for n, data in g.nodes(data=True)
         if data.get("writing") or data.get("written")
     )

@@ -2,8 +2,9 @@
 how hard the problem is, and a table says which strategy and budget that difficulty deserves.
 
 The probe's samples are kept: the chosen strategy continues from them (they are among
-self-consistency's votes and best-of-N's candidates, and compete with beam search's finished
-beams), so a run writes PROBE_SAMPLES + the rest, never PROBE_SAMPLES + the whole budget.
+self-consistency's votes, best-of-N's candidates and the stopping rules' first window, and
+compete with beam search's finished beams), so a run writes PROBE_SAMPLES + the rest, never
+PROBE_SAMPLES + the whole budget.
 """
 
 from __future__ import annotations

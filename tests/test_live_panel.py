@@ -211,7 +211,7 @@ def test_the_tree_figure_changes_with_structure_or_labels_not_with_every_word():
     """A branch's words land in the text panel as they come; the tree figure (rebuilt on a
     browser remount, the page's costliest redraw) changes only when its labels do."""
     from components.run_view import RunFold
-    from components.tree_view import streamed_labels
+    from components.tree_view import node_hover, streamed_labels
 
     events = [
         RunStarted("r", "beam_search", "q", "72", "fake", "m", "arithmetic"),
@@ -220,13 +220,15 @@ def test_the_tree_figure_changes_with_structure_or_labels_not_with_every_word():
     ]
     fold = RunFold.from_events(events)
     before = (fold.structure, streamed_labels(fold.tree))
-    events.append(NodeText("n1", "we halve 48: 48 / 2 = 24, ", 0.2))
+    events.append(NodeText("n1", "we read what she sold in May, ", 0.2))  # no calculation
     fold.catch_up(events)
     full = (fold.structure, streamed_labels(fold.tree))
-    assert full != before and full[1] == (("n1", "First, we halve 48: 4…"),)  # it filled up
+    assert full != before and full[1] == (("n1", True, "First, we read what s…"),)  # filled
     events.append(NodeText("n1", "and then a good many more words than it has room for", 0.3))
     fold.catch_up(events)
     assert (fold.structure, streamed_labels(fold.tree)) == full
-    node = build_tree_figure(fold.tree).to_dict()["data"]
-    hover = next(t for t in node if t.get("hovertext"))["hovertext"]
-    assert not any("good many" in h for h in hover)  # the hover does not go stale: no text
+    assert "good many" not in node_hover(fold.tree, "n1")  # the hover does not go stale: no text
+    events.append(NodeText("n1", "", 0.4, done=True))  # its sample ended, its call goes on
+    fold.catch_up(events)
+    assert streamed_labels(fold.tree) != full[1]  # no longer drawn as being written
+    assert "good many" in node_hover(fold.tree, "n1")
