@@ -38,8 +38,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)  # DEBUG: each live fragment's script time (live_page.py)
 
 PRESENTER_TREE_HEIGHT = 640  # px: the tree fills a projected screen beside its text
-POLL_SECONDS = 0.4  # how often a running page reads new events: text grows at least every 0.5 s
-TREE_SECONDS = 1.2  # how often a live run's figures redraw (the text panel keeps POLL_SECONDS)
+POLL_SECONDS = 0.4  # how often a polling page (replay, compare, batch) reads new events
+TREE_SECONDS = 1.2  # how often a live run's figures redraw, at most
+TEXT_SECONDS = 0.25  # how often a live run's text panel redraws, at most: new words within 0.5 s
+CHECK_SECONDS = 0.1  # how often it looks for new words when it has not just redrawn
+STREAM_SECONDS = TREE_SECONDS  # how long one live fragment rerun keeps redrawing the text panel
 GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
 
 
@@ -188,33 +191,57 @@ def render_live_run(
     running: Callable[[], bool],
     present: bool = False,
 ) -> None:
-    """A run while it goes, in one fragment rerun every POLL_SECONDS: the status and the text
-    being written first, then the tree, PRM chart and costs, rebuilt at most every TREE_SECONDS
-    (in between the same figures are drawn again, which the browser does not redraw). The words
-    keep pace and never wait behind a figure. When the run ends the whole page reruns (and
-    draws it with `render_run`)."""
+    """A run while it goes, in a fragment rerun every TREE_SECONDS: each rerun draws the status
+    and the text being written, then the tree, PRM chart and costs (rebuilt only when what they
+    draw changed), then keeps redrawing the text panel alone, at most every TEXT_SECONDS, for
+    STREAM_SECONDS. The words keep pace with the model and the browser redraws only them; the
+    figures never hold them back. When the run ends the whole page reruns (and draws it with
+    `render_run`).
+
+    Streamlit (1.67) queues the fragment's next timed rerun, and a click on the tree, behind the
+    running one rather than interrupting it, so the next rerun starts as this one ends and a
+    click is drawn within STREAM_SECONDS."""
 
     def tick() -> None:
-        start = time.perf_counter(), time.thread_time()
         fold = cached_fold(key, run_id, events_from)
         tree_column, text_column = st.columns([3, 2])
-        with text_column:
-            render_outcome(fold.tree)
-            render_live_text(fold.tree)
-            render_explanations(fold.why)
-        if log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py: what each tick drew
-            elapsed = _elapsed_ms(start)
-            drawn = zlib.crc32("".join(e.text for e in build_live_text(fold.tree)[0]).encode())
-            log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *elapsed, drawn)
+        panel = text_column.empty()
+        # A rerun's first panel draw may show nothing new: look again soon, not TEXT_SECONDS on.
+        shown, next_draw = _draw_panel(panel, fold, None), time.monotonic() + CHECK_SECONDS
         start = time.perf_counter(), time.thread_time()
         with tree_column:
             selected = _render_tree(fold, key, present, exports=False, every=TREE_SECONDS)
             _render_below(fold, key, narrow=True, present=present, exports=False, selected=selected)
         log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
-        if not running():
-            st.rerun()
+        until = time.monotonic() + STREAM_SECONDS
+        while running():
+            if time.monotonic() >= until:
+                return
+            time.sleep(max(0.0, min(next_draw, until) - time.monotonic()))
+            drawn = _draw_panel(panel, cached_fold(key, run_id, events_from), shown)
+            next_draw = time.monotonic() + (TEXT_SECONDS if drawn != shown else CHECK_SECONDS)
+            shown = drawn
+        st.rerun()
 
-    st.fragment(run_every=POLL_SECONDS)(tick)()
+    st.fragment(run_every=TREE_SECONDS)(tick)()
+
+
+def _draw_panel(panel: Any, fold: RunFold, shown: Hashable) -> Hashable:
+    """Redraw the status and text panel into `panel` if what it shows changed since `shown`;
+    returns what it shows now."""
+    writing, recent = build_live_text(fold.tree)
+    now = (fold.structure, tuple(writing), tuple(recent), len(fold.why))
+    if now == shown:
+        return shown
+    start = time.perf_counter(), time.thread_time()
+    with panel.container():
+        render_outcome(fold.tree)
+        render_live_text(fold.tree)
+        render_explanations(fold.why)
+    if log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py: what each redraw drew
+        drawn = zlib.crc32("".join(e.text for e in writing).encode())
+        log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *_elapsed_ms(start), drawn)
+    return now
 
 
 def render_waiting_tree(question: str, key: str) -> None:

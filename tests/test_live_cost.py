@@ -1,6 +1,7 @@
 """What the live page costs: the paced fake provider the benchmark watches, and figures rebuilt
 only when what they draw changed (pure and AppTest)."""
 
+import itertools
 import json
 import threading
 import time
@@ -131,6 +132,48 @@ def test_the_live_page_redraws_only_what_new_text_changed(fake_env, monkeypatch)
     finally:
         more.set()
         release.set()
+    assert at.session_state["live_worker"].join(30)
+
+
+def test_one_live_rerun_streams_the_text_panel_and_draws_the_figures_once(fake_env, monkeypatch):
+    """Within one fragment rerun the panel follows the words, at most every TEXT_SECONDS, and
+    the tree is sent once: the browser redraws only the text between the timed reruns."""
+    from components import run_view
+    from strategies import streaming
+
+    monkeypatch.setattr(run_view, "STREAM_SECONDS", 1.6)
+    monkeypatch.setattr(streaming, "STREAM_INTERVAL", 0.02)  # words far faster than the panel
+    release = threading.Event()
+
+    def writer(self, requests, on_text=None):
+        for word in range(400):
+            for r, request in enumerate(requests):
+                for i in range(request.n):
+                    on_text(r, i, f"w{word} ")
+            time.sleep(0.01)
+        assert release.wait(30), "the test never let the call finish"
+        return FakeProvider.generate_many(self, requests)
+
+    panels, trees = [], []
+    draw_panel, draw_tree = run_view.render_live_text, run_view._render_tree
+    monkeypatch.setattr(
+        run_view,
+        "render_live_text",
+        lambda tree: panels.append(time.monotonic()) or draw_panel(tree),
+    )
+    monkeypatch.setattr(
+        run_view, "_render_tree", lambda *a, **k: trees.append(1) or draw_tree(*a, **k)
+    )
+    monkeypatch.setattr(FakeProvider, "generate_many", writer)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    try:
+        next(b for b in at.button if b.label == "Run").click().run()
+    finally:
+        release.set()
+    assert trees == [1]
+    assert 4 <= len(panels) <= 2 + 1.6 / run_view.TEXT_SECONDS
+    gaps = [b - a for a, b in itertools.pairwise(panels[1:])]  # the second may come at once
+    assert min(gaps) >= run_view.TEXT_SECONDS * 0.95
     assert at.session_state["live_worker"].join(30)
 
 
