@@ -323,7 +323,7 @@ def main() -> None:
         print(
             f"  waits for new text once words show: {len(flows)}, median "
             f"{statistics.median(flows):.2f} s, 90th percentile "
-            f"{flows[int(0.9 * (len(flows) - 1))]:.2f} s, {within:.0%} within 0.5 s"
+            f"{flows[int(0.9 * (len(flows) - 1))]:.2f} s, {within:.1%} within 0.5 s"
         )
     for who in ("server", "chromium"):
         print(
