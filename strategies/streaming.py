@@ -112,10 +112,13 @@ def streamed_call(
             pieces.put(None)
 
     threading.Thread(target=call, name="model-call", daemon=True).start()
-    last = time.monotonic()
+    # A node's first words go out at once (what a viewer waits for); the rest at most every
+    # STREAM_INTERVAL: text that arrives sooner is held until the interval is up, not longer.
+    last, held = time.monotonic(), False
     while True:
+        wait = max(0.0, last + STREAM_INTERVAL - time.monotonic()) if held else STREAM_INTERVAL
         try:
-            item = pieces.get(timeout=STREAM_INTERVAL)
+            item = pieces.get(timeout=wait)
         except queue.Empty:
             item = ()
         if item is None:
@@ -124,13 +127,15 @@ def streamed_call(
             r, i, text = item
             if r < len(node_ids) and i < len(node_ids[r]):
                 shown.add(node_ids[r][i], text)
-        # A node's first words go out at once (what a viewer waits for); the rest at most
-        # every STREAM_INTERVAL.
+                held = True
         due = time.monotonic() - last >= STREAM_INTERVAL
-        for event in list(shown.pending(first_words_only=not due)):
+        events = list(shown.pending(first_words_only=not due))
+        for event in events:
             yield emit(event)
         if due:
-            last = time.monotonic()
+            held = False
+            if events:
+                last = time.monotonic()
     for event in list(shown.pending()):
         yield emit(event)
     if "error" in outcome:

@@ -1,5 +1,6 @@
 """Text streams as events: nodes are born when their call starts and grow as the model writes."""
 
+import time
 from collections import defaultdict
 
 import pytest
@@ -243,6 +244,42 @@ def test_a_nodes_first_words_go_out_at_once(monkeypatch):
     released.set()
     rest = list(call)  # runs to the end: the call's remaining text, if any
     assert waited_out == [False] and all(isinstance(e, NodeText) for e in rest)
+
+
+def test_held_text_goes_out_when_the_interval_is_up_and_late_text_at_once(monkeypatch):
+    """Text written sooner than STREAM_INTERVAL after the last event waits until the interval is
+    up; text written after a silence longer than it goes out at once (a silent stretch does not
+    restart the interval)."""
+    import threading
+
+    import strategies.streaming as streaming
+
+    monkeypatch.setattr(streaming, "STREAM_INTERVAL", 1.0)
+    written = {}
+    seen_a = threading.Event()
+
+    class HeldThenLate(FakeProvider):
+        def generate_many(self, requests, on_text=None):
+            on_text(0, 0, "Step 1: ")
+            on_text(0, 0, "a ")
+            written["a"] = time.monotonic()
+            assert seen_a.wait(10)
+            time.sleep(1.4)
+            written["b"] = time.monotonic()
+            on_text(0, 0, "b ")
+            time.sleep(1.2)
+            return super().generate_many(requests)
+
+    request = GenerationRequest((Message("user", "2 + 2?"),), n=1)
+    call = streaming.streamed_call(HeldThenLate(), [request], [["n1"]], ShownText(), lambda e: e)
+    out = {}
+    for event in call:
+        for word in ("a", "b"):
+            if event.text.strip() == word:
+                out[word] = time.monotonic()
+                seen_a.set()
+    assert 0.8 <= out["a"] - written["a"] <= 1.5  # held for the rest of the interval
+    assert out["b"] - written["b"] < 0.5  # not held: the interval was long up
 
 
 def test_another_nodes_first_words_do_not_hurry_the_text_already_shown(monkeypatch):
