@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.cost_meter import build_cost_table, cost_headline, render_cost_meter
 from components.explain import render_explanations, sentence
@@ -226,7 +227,7 @@ def render_live_run(
     st.fragment(run_every=TREE_SECONDS)(tick)()
 
 
-def _draw_panel(panel: Any, fold: RunFold, shown: Hashable) -> Hashable:
+def _draw_panel(panel: DeltaGenerator, fold: RunFold, shown: Hashable) -> Hashable:
     """Redraw the status and text panel into `panel` if what it shows changed since `shown`;
     returns what it shows now."""
     writing, recent = build_live_text(fold.tree)
