@@ -216,9 +216,9 @@ def render_live_run(
         log.debug("tree fragment %.2f ms, CPU %.2f ms", *_elapsed_ms(start))
         until = time.monotonic() + STREAM_SECONDS
         while running():
+            time.sleep(max(0.0, min(next_draw, until) - time.monotonic()))
             if time.monotonic() >= until:
                 return
-            time.sleep(max(0.0, min(next_draw, until) - time.monotonic()))
             drawn = _draw_panel(panel, cached_fold(key, run_id, events_from), shown)
             next_draw = time.monotonic() + (TEXT_SECONDS if drawn != shown else CHECK_SECONDS)
             shown = drawn

@@ -171,7 +171,7 @@ def test_one_live_rerun_streams_the_text_panel_and_draws_the_figures_once(fake_e
     finally:
         release.set()
     assert trees == [1]
-    assert 4 <= len(panels) <= 2 + 1.6 / run_view.TEXT_SECONDS
+    assert len(panels) >= 4  # the words went on growing after the figures were drawn
     gaps = [b - a for a, b in itertools.pairwise(panels[1:])]  # the second may come at once
     assert min(gaps) >= run_view.TEXT_SECONDS * 0.95
     assert at.session_state["live_worker"].join(30)
