@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import streamlit as st
-
+from components.text import Line, render_lines
 from core.events import AnswerChosen, DifficultyJudged, Event, NodePruned, NodeSelected
 from core.tree import ReasoningTree
 
@@ -60,10 +59,14 @@ def explain(events: Sequence[Event]) -> list[str]:
     return sentences
 
 
-def render_explanations(sentences: Sequence[str]) -> None:
+def explanation_lines(sentences: Sequence[str]) -> list[Line]:
     """The newest sentences first, as plain text."""
     if not sentences:
-        return
-    st.markdown("**Why the search did what it did**")
-    for sentence in sentences[-SHOWN:][::-1]:
-        st.text(sentence)
+        return []
+    return [("markdown", "**Why the search did what it did**")] + [
+        ("text", said) for said in sentences[-SHOWN:][::-1]
+    ]
+
+
+def render_explanations(sentences: Sequence[str]) -> None:
+    render_lines(explanation_lines(sentences))

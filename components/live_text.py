@@ -1,8 +1,9 @@
 """What the model is writing right now: the growing text of every branch being written, the
-last finished steps with their scores, a short label per node and a plain-words progress line.
+last finished steps with their scores, a short label per node, a plain-words progress line and
+the run's outcome.
 
-Pure `build_*` / label functions over a ReasoningTree, and a thin `render_live_text`. Model text
-is shown only through st.text (never Markdown).
+Pure `build_*` / `*_lines` / label functions over a ReasoningTree, and a thin `render_live_text`.
+Model text is shown only as "text" lines (st.text, never Markdown); status lines escape it.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import streamlit as st
-
-from core.events import ROOT
+from components.text import Line, plain_markdown, render_lines
+from core.events import NO_ANSWER, ROOT
 from core.tree import ReasoningTree
 
 TAIL_CHARS = 280  # of a branch being written: the newest words, which is where the eye goes
 RECENT_STEPS = 3
+GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
 LABEL_CHARS = 22
 # A calculation as the models write it: "48 / 2 = 24", "$1,200 × 3 = $3,600", "\( 2S = 118 \)".
 _CALCULATION = re.compile(
@@ -109,6 +110,32 @@ def progress_line(tree: ReasoningTree) -> str:
     return f"depth {depth}: " + ", ".join(parts)
 
 
+def outcome_lines(tree: ReasoningTree) -> list[Line]:
+    """The run's state in plain words (running, failed, stopped, capped, finished) and its answer."""
+    if tree.finished is None:
+        status, progress = tree.status or "starting", progress_line(tree)
+        level, _, counts = progress.partition(": ")
+        if status.startswith(f"{level}:"):  # the strategy already named the level
+            progress = counts
+        said = f"Running: {status}" + (f" · now {progress}" if progress else "")
+        lines: list[Line] = [("info", plain_markdown(said))]
+    elif tree.finished.reason == "error":
+        lines = [("error", plain_markdown(f"The run failed: {tree.finished.message}"))]
+    elif tree.finished.reason == "stopped":
+        said = f"{tree.finished.message}. The tree and costs so far are kept."
+        lines = [("warning", plain_markdown(said))]
+    elif tree.finished.reason in ("token_cap", "spend_cap"):
+        lines = [("warning", plain_markdown(tree.finished.message))]
+    else:
+        lines = [("success", plain_markdown(f"Finished: {tree.finished.message}"))]
+    if tree.chosen is not None:
+        answer, grade = tree.chosen.answer, GRADES[tree.chosen.correct]
+        if answer is None:
+            answer, grade = NO_ANSWER, "unsolved" if tree.chosen.correct is False else grade
+        lines.append(("text", f"Answer: {answer}   ·   {grade}   ·   {tree.chosen.method}"))
+    return lines
+
+
 def _tail(text: str) -> str:
     text = text.strip()
     if len(text) <= TAIL_CHARS:
@@ -116,19 +143,20 @@ def _tail(text: str) -> str:
     return "…" + text[-TAIL_CHARS:].split(" ", 1)[-1]
 
 
-def render_live_text(tree: ReasoningTree) -> None:
+def live_text_lines(tree: ReasoningTree) -> list[Line]:
     """The panel beside the tree: what is being written now, then the last finished steps."""
     writing, recent = build_live_text(tree)
+    lines: list[Line] = []
     if writing:
-        st.markdown(f"**Being written now** ({len(writing)})")
+        lines.append(("markdown", f"**Being written now** ({len(writing)})"))
         for entry in writing:
             thinking = " · thinking (not yet answering)" if entry.thinking else ""
-            st.caption(f"{entry.node_id} · depth {entry.depth}{thinking}")
-            st.text(entry.text or "…")
+            lines.append(("caption", f"{entry.node_id} · depth {entry.depth}{thinking}"))
+            lines.append(("text", entry.text or "…"))
     elif tree.finished is None:
-        st.caption("Waiting for the model's first words…")
+        lines.append(("caption", "Waiting for the model's first words…"))
     if recent:
-        st.markdown("**Last finished steps**")
+        lines.append(("markdown", "**Last finished steps**"))
         for entry in recent:
             score = "not scored" if entry.score is None else f"PRM {entry.score:.2f}"
             if entry.waiting:
@@ -139,5 +167,10 @@ def render_live_text(tree: ReasoningTree) -> None:
                 )
             if entry.thinking:
                 score += " · thinking only, no answer"
-            st.caption(f"{entry.node_id} · depth {entry.depth} · {score}")
-            st.text(entry.text)
+            lines.append(("caption", f"{entry.node_id} · depth {entry.depth} · {score}"))
+            lines.append(("text", entry.text))
+    return lines
+
+
+def render_live_text(tree: ReasoningTree) -> None:
+    render_lines(live_text_lines(tree))

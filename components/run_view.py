@@ -8,6 +8,7 @@ escaped plotly hover text.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from collections.abc import Callable, Hashable, Sequence
@@ -19,19 +20,21 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components.cost_meter import build_cost_table, cost_headline, render_cost_meter
-from components.explain import render_explanations, sentence
+from components.explain import explanation_lines, render_explanations, sentence
 from components.figure_export import render_downloads
 from components.live_text import (
+    GRADES,
     build_live_text,
-    progress_line,
+    live_text_lines,
+    outcome_lines,
     render_live_text,
     thinking_caption,
 )
 from components.prm_chart import build_prm_figure, path_aggregate, run_aggregation
 from components.run_files import run_file_name
-from components.text import plain_markdown
+from components.text import Line, draw_line, render_lines
 from components.tree_view import answer_correctness, build_tree_figure, streamed_labels
-from core.events import NO_ANSWER, ROOT, Event, NodeText, UsageRecorded
+from core.events import ROOT, Event, NodeText, UsageRecorded
 from core.ledger import Ledger
 from core.tree import ReasoningTree
 
@@ -44,7 +47,6 @@ TREE_SECONDS = 1.2  # how often a live run's figures redraw, at most
 TEXT_SECONDS = 0.25  # how often a live run's text panel redraws, at most: new words within 0.5 s
 CHECK_SECONDS = 0.1  # how often it looks for new words when it has not just redrawn
 STREAM_SECONDS = TREE_SECONDS  # how long one live fragment rerun keeps redrawing the text panel
-GRADES = {True: "correct", False: "wrong", None: "correctness unknown (no reference answer)"}
 
 
 @dataclass
@@ -61,6 +63,9 @@ class RunFold:
     structure: int = 0
     built: dict[str, tuple[Hashable, Any]] = field(default_factory=dict, repr=False)
     _paced: tuple[Hashable, float] = (None, 0.0)  # (version, monotonic seconds) when last paced
+    # A whole-page rerun starts at once while the session's last script thread is still ending
+    # (Streamlit's fastReruns): both may catch the same fold up.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def from_events(cls, events: Sequence[Event]) -> RunFold:
@@ -69,15 +74,16 @@ class RunFold:
     def catch_up(self, events: Sequence[Event], start: int | None = None) -> RunFold:
         """Apply events; `start` is the index of `events[0]` in the run (default: from 0)."""
         offset = 0 if start is None else start
-        for event in events[self.applied - offset :]:
-            self.tree.apply(event)
-            self.ledger.apply(event)
-            if (said := sentence(event, self.tree)) is not None:
-                self.why.append(said)
-            if isinstance(event, UsageRecorded) and event.node_id is not None:
-                self.usage[event.node_id] = event
-            self.applied += 1
-            self.structure += not isinstance(event, NodeText)
+        with self._lock:
+            for event in events[self.applied - offset :]:
+                self.tree.apply(event)
+                self.ledger.apply(event)
+                if (said := sentence(event, self.tree)) is not None:
+                    self.why.append(said)
+                if isinstance(event, UsageRecorded) and event.node_id is not None:
+                    self.usage[event.node_id] = event
+                self.applied += 1
+                self.structure += not isinstance(event, NodeText)
         return self
 
     def paced(self, every: float, version: Hashable) -> Hashable:
@@ -142,28 +148,6 @@ def _remember_click(chart_key: str, node_key: str) -> None:
     st.session_state[node_key] = clicked_node(state["selection"]["points"] if state else [])
 
 
-def render_outcome(tree: ReasoningTree) -> None:
-    if tree.finished is None:
-        status, progress = tree.status or "starting", progress_line(tree)
-        level, _, counts = progress.partition(": ")
-        if status.startswith(f"{level}:"):  # the strategy already named the level
-            progress = counts
-        st.info(plain_markdown(f"Running: {status}" + (f" · now {progress}" if progress else "")))
-    elif tree.finished.reason == "error":
-        st.error(plain_markdown(f"The run failed: {tree.finished.message}"))
-    elif tree.finished.reason == "stopped":
-        st.warning(plain_markdown(f"{tree.finished.message}. The tree and costs so far are kept."))
-    elif tree.finished.reason in ("token_cap", "spend_cap"):
-        st.warning(plain_markdown(tree.finished.message))
-    else:
-        st.success(plain_markdown(f"Finished: {tree.finished.message}"))
-    if tree.chosen is not None:
-        answer, grade = tree.chosen.answer, GRADES[tree.chosen.correct]
-        if answer is None:
-            answer, grade = NO_ANSWER, "unsolved" if tree.chosen.correct is False else grade
-        st.text(f"Answer: {answer}   ·   {grade}   ·   {tree.chosen.method}")
-
-
 def render_run(
     fold: RunFold, key: str, narrow: bool = False, present: bool = False, exports: bool = False
 ) -> None:
@@ -172,7 +156,7 @@ def render_run(
     (presenter view) keeps the tree and its text side by side and large, the costs one line;
     `exports` adds PNG / SVG / HTML downloads under the tree and the PRM chart (not while it
     grows)."""
-    render_outcome(fold.tree)
+    render_lines(outcome_lines(fold.tree))
     live = fold.tree.finished is None or bool(fold.tree.writing())
     beside = present or (live and not narrow)
     tree_column, text_column = st.columns([3, 2]) if beside else (st.container(), st.container())
@@ -194,21 +178,22 @@ def render_live_run(
 ) -> None:
     """A run while it goes, in a fragment rerun every TREE_SECONDS: each rerun draws the status
     and the text being written, then the tree, PRM chart and costs (rebuilt only when what they
-    draw changed), then keeps redrawing the text panel alone, at most every TEXT_SECONDS, for
-    STREAM_SECONDS. The words keep pace with the model and the browser redraws only them; the
-    figures never hold them back. When the run ends the whole page reruns (and draws it with
-    `render_run`).
+    draw changed), then, for STREAM_SECONDS, redraws the lines of the text panel that changed,
+    at most every TEXT_SECONDS. The words keep pace with the model, the browser redraws only
+    them, and they wait for the figures once per rerun at most. When the run ends the whole page
+    reruns (and draws it with `render_run`).
 
     Streamlit (1.67) queues the fragment's next timed rerun, and a click on the tree, behind the
     running one rather than interrupting it, so the next rerun starts as this one ends and a
-    click is drawn within STREAM_SECONDS."""
+    click is drawn about STREAM_SECONDS later at most; a whole-page rerun (Stop) starts at once."""
 
     def tick() -> None:
         fold = cached_fold(key, run_id, events_from)
         tree_column, text_column = st.columns([3, 2])
-        panel = text_column.empty()
+        panel: list[DeltaGenerator] = []  # a placeholder per line of the panel
         # A rerun's first panel draw may show nothing new: look again soon, not TEXT_SECONDS on.
-        shown, next_draw = _draw_panel(panel, fold, None), time.monotonic() + CHECK_SECONDS
+        shown = _draw_panel(text_column, panel, fold, [])
+        next_draw = time.monotonic() + CHECK_SECONDS
         start = time.perf_counter(), time.thread_time()
         with tree_column:
             selected = _render_tree(fold, key, present, exports=False, every=TREE_SECONDS)
@@ -217,9 +202,11 @@ def render_live_run(
         until = time.monotonic() + STREAM_SECONDS
         while running():
             time.sleep(max(0.0, min(next_draw, until) - time.monotonic()))
+            if not running():
+                break
             if time.monotonic() >= until:
                 return
-            drawn = _draw_panel(panel, cached_fold(key, run_id, events_from), shown)
+            drawn = _draw_panel(text_column, panel, cached_fold(key, run_id, events_from), shown)
             next_draw = time.monotonic() + (TEXT_SECONDS if drawn != shown else CHECK_SECONDS)
             shown = drawn
         st.rerun()
@@ -227,22 +214,31 @@ def render_live_run(
     st.fragment(run_every=TREE_SECONDS)(tick)()
 
 
-def _draw_panel(panel: DeltaGenerator, fold: RunFold, shown: Hashable) -> Hashable:
-    """Redraw the status and text panel into `panel` if what it shows changed since `shown`;
-    returns what it shows now."""
-    writing, recent = build_live_text(fold.tree)
-    now = (fold.structure, tuple(writing), tuple(recent), len(fold.why))
-    if now == shown:
-        return shown
+def panel_lines(fold: RunFold) -> list[Line]:
+    """The text column of a run: its state, what is being written, why the search did what it did."""
+    return outcome_lines(fold.tree) + live_text_lines(fold.tree) + explanation_lines(fold.why)
+
+
+def _draw_panel(
+    column: DeltaGenerator, slots: list[DeltaGenerator], fold: RunFold, shown: list[Line]
+) -> list[Line]:
+    """Redraw the lines of the panel that changed since `shown`, each in its own placeholder in
+    `column` (`slots`, added as the panel grows, emptied as it shrinks); returns what it shows.
+    One element per placeholder: a container redrawn shorter would leave its old last elements
+    on the page until the next rerun (Streamlit 1.67 keeps a replaced block's extra children)."""
+    lines = panel_lines(fold)
     start = time.perf_counter(), time.thread_time()
-    with panel.container():
-        render_outcome(fold.tree)
-        render_live_text(fold.tree)
-        render_explanations(fold.why)
-    if log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py: what each redraw drew
-        drawn = zlib.crc32("".join(e.text for e in writing).encode())
+    for i, line in enumerate(lines):
+        if i == len(slots):
+            slots.append(column.empty())
+        if i >= len(shown) or shown[i] != line:
+            draw_line(slots[i], line)
+    for slot in slots[len(lines) : len(shown)]:
+        slot.empty()
+    if lines != shown and log.isEnabledFor(logging.DEBUG):  # benchmarks/live_page.py
+        drawn = zlib.crc32("".join(e.text for e in build_live_text(fold.tree)[0]).encode())
         log.debug("text fragment %.2f ms, CPU %.2f ms, text %d", *_elapsed_ms(start), drawn)
-    return now
+    return lines
 
 
 def render_waiting_tree(question: str, key: str) -> None:

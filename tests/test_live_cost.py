@@ -155,12 +155,15 @@ def test_one_live_rerun_streams_the_text_panel_and_draws_the_figures_once(fake_e
         return FakeProvider.generate_many(self, requests)
 
     panels, trees = [], []
-    draw_panel, draw_tree = run_view.render_live_text, run_view._render_tree
-    monkeypatch.setattr(
-        run_view,
-        "render_live_text",
-        lambda tree: panels.append(time.monotonic()) or draw_panel(tree),
-    )
+    draw_panel, draw_tree = run_view._draw_panel, run_view._render_tree
+
+    def panel(column, slots, fold, shown):
+        lines = draw_panel(column, slots, fold, shown)
+        if lines != shown:
+            panels.append(time.monotonic())
+        return lines
+
+    monkeypatch.setattr(run_view, "_draw_panel", panel)
     monkeypatch.setattr(
         run_view, "_render_tree", lambda *a, **k: trees.append(1) or draw_tree(*a, **k)
     )

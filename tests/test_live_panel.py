@@ -232,3 +232,41 @@ def test_the_tree_figure_changes_with_structure_or_labels_not_with_every_word():
     fold.catch_up(events)
     assert streamed_labels(fold.tree) != full[1]  # no longer drawn as being written
     assert "good many" in node_hover(fold.tree, "n1")
+
+
+class Placeholder:
+    """Stands in for st.empty(): records what is drawn into it."""
+
+    def __init__(self, log: list) -> None:
+        self.log = log
+
+    def __getattr__(self, kind: str):
+        return lambda text="": self.log.append((self, kind, text))
+
+
+def test_the_streamed_panel_redraws_only_changed_lines_and_empties_what_it_no_longer_shows():
+    """A placeholder per line: a shorter panel empties its extra placeholders (a container
+    redrawn shorter keeps its old last elements on the page), unchanged lines are not re-sent."""
+    from components import run_view
+
+    drawn: list = []
+    column = Placeholder(drawn)
+    column.empty = lambda: Placeholder(drawn)
+    slots: list = []
+    tree = growing_tree()
+    fold = run_view.RunFold(tree=tree)
+    first = run_view._draw_panel(column, slots, fold, [])
+    assert [kind for _, kind, _ in drawn] == [kind for kind, _ in first]
+    assert ("text", "Step 2: Altogether she sold 48 + 24") in first
+    drawn.clear()
+    tree.apply(NodeText("n3", " = 72."))
+    second = run_view._draw_panel(column, slots, fold, first)
+    assert [text for _, _, text in drawn] == ["Step 2: Altogether she sold 48 + 24 = 72."]
+    drawn.clear()
+    tree.apply(NodeText("n4", "Step 2: 72", done=True))
+    tree.apply(NodeText("n3", "", done=True))  # both ended: the panel loses its writing part
+    third = run_view._draw_panel(column, slots, fold, second)
+    assert len(third) < len(second)
+    emptied = [slot for slot, kind, _ in drawn if kind == "empty"]
+    assert emptied == slots[len(third) : len(second)]
+    assert len(slots) == len(second)
