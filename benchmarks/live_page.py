@@ -63,6 +63,7 @@ from streamlit.web.cli import main
 main()
 """
 TICK = os.sysconf("SC_CLK_TCK")
+SAME_REDRAW = 0.05  # seconds
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -142,7 +143,16 @@ def watch(page, server: int) -> dict[str, Any]:
     seconds = time.monotonic() - before[0]
     live = page.evaluate("() => window.__live")
     # Seconds since the epoch, the clock of the server's fragment log.
-    changes = [((live["origin"] + t) / 1000, text) for t, text in live["changes"]]
+    changes = []
+    for t, text in live["changes"]:
+        at = (live["origin"] + t) / 1000
+        # One redraw updates the panel's lines one element at a time: changes within
+        # SAME_REDRAW seconds of the first are that redraw, not waits of their own.
+        if changes and at - changes[-1][2] < SAME_REDRAW:
+            changes[-1] = (changes[-1][0], text, changes[-1][2])
+        else:
+            changes.append((at, text, at))
+    changes = [(at, text) for at, text, _ in changes]
     click = (live["origin"] + live["click"]) / 1000
     worded = [t for t, text in changes if re.search(r"[A-Za-z0-9]", text)]
     if not worded:
