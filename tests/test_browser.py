@@ -35,6 +35,25 @@ TREE_NODES_JS = """() => {
     return plot.data.reduce((n, t) => n + (t.customdata ? t.customdata.length : 0), 0);
 }"""
 
+# Where a step node of the tree is on the screen: (node id, x, y) in CSS pixels, or null.
+STEP_NODE_JS = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    if (!plot || !plot.calcdata) return null;
+    const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis;
+    const box = plot.getBoundingClientRect();
+    for (const trace of plot.calcdata) {
+        const data = trace[0].trace;
+        if (!data.customdata || data.mode !== 'markers') continue;
+        for (const point of trace) {
+            const node = data.customdata[point.i];
+            if (node === 'root' || !Number.isFinite(point.x)) continue;
+            return [node, box.left + xa._offset + xa.l2p(point.x),
+                    box.top + ya._offset + ya.l2p(point.y)];
+        }
+    }
+    return null;
+}"""
+
 # The text of the branches being written, as shown in the live panel (st.text elements after
 # the "Being written now" heading, up to the next heading).
 LIVE_TEXT_JS = """() => {
@@ -195,6 +214,15 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
         page.wait_for_function(f"({TREE_NODES_JS})() > 1", timeout=180_000)
         first_node = time.monotonic() - clicked
 
+        # A click on a node while the run goes on shows that node's text and numbers (the click
+        # waits for the live fragment's streaming rerun to end, about 1.2 s).
+        node, x, y = page.evaluate(f"({STEP_NODE_JS})()")
+        running = page.get_by_role("button", name=re.compile(r"^Stop\b")).is_enabled()
+        page.mouse.click(x, y)
+        pressed = time.monotonic()
+        page.get_by_role("heading", name=f"Node {node}").wait_for(timeout=30_000)
+        node_shown = time.monotonic() - pressed
+
         finished = page.get_by_text("Finished:", exact=False)
         try:
             finished.wait_for(timeout=300_000)
@@ -223,6 +251,8 @@ def test_live_run_grows_a_tree_in_a_real_browser(app_url):
             {
                 "click_to_first_text_seconds": round(first_text, 2),
                 "click_to_first_node_seconds": round(first_node, 2),
+                "node_click_to_its_text_seconds": round(node_shown, 2),
+                "node_clicked_while_running": running,
                 "longest_wait_for_new_text_seconds": growth,
                 "tree_nodes": nodes,
             }
