@@ -46,7 +46,9 @@ POLL_SECONDS = 0.4  # how often a polling page (replay, compare, batch) reads ne
 TREE_SECONDS = 1.2  # how often a live run's figures redraw, at most
 TEXT_SECONDS = 0.25  # how often a live run's text panel redraws, at most: new words within 0.5 s
 CHECK_SECONDS = 0.1  # how often it looks for new words when it has not just redrawn
-STREAM_SECONDS = TREE_SECONDS  # how long one live fragment rerun keeps redrawing the text panel
+# How long one live fragment rerun streams the text panel, and how often it reruns: how long a
+# click on the tree waits. 0.6 s against 1.2 s cost Chromium 0.28 against 0.27 CPU s/s.
+STREAM_SECONDS = 0.6
 
 
 @dataclass
@@ -176,11 +178,11 @@ def render_live_run(
     running: Callable[[], bool],
     present: bool = False,
 ) -> None:
-    """A run while it goes, in a fragment rerun every TREE_SECONDS: each rerun draws the status
+    """A run while it goes, in a fragment rerun every STREAM_SECONDS: each rerun draws the status
     and the text being written, then the tree, PRM chart and costs (rebuilt only when what they
-    draw changed), then, for STREAM_SECONDS, redraws the lines of the text panel that changed,
-    at most every TEXT_SECONDS. The words keep pace with the model, the browser redraws only
-    them, and they wait for the figures once per rerun at most. When the run ends the whole page
+    draw changed, and at most every TREE_SECONDS), then, for STREAM_SECONDS, redraws the lines
+    of the text panel that changed, at most every TEXT_SECONDS. The words keep pace with the
+    model, the browser redraws only them, and they wait for the figures once per rerun at most. When the run ends the whole page
     reruns (and draws it with `render_run`).
 
     Streamlit (1.67) queues the fragment's next timed rerun, and a click on the tree, behind the
@@ -211,7 +213,7 @@ def render_live_run(
             shown = drawn
         st.rerun()
 
-    st.fragment(run_every=TREE_SECONDS)(tick)()
+    st.fragment(run_every=STREAM_SECONDS)(tick)()
 
 
 def panel_lines(fold: RunFold) -> list[Line]:
