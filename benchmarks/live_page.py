@@ -143,16 +143,15 @@ def watch(page, server: int) -> dict[str, Any]:
     seconds = time.monotonic() - before[0]
     live = page.evaluate("() => window.__live")
     # Seconds since the epoch, the clock of the server's fragment log.
-    changes = []
+    changes: list[tuple[float, str]] = []
     for t, text in live["changes"]:
         at = (live["origin"] + t) / 1000
         # One redraw updates the panel's lines one element at a time: changes within
-        # SAME_REDRAW seconds of the first are that redraw, not waits of their own.
-        if changes and at - changes[-1][2] < SAME_REDRAW:
-            changes[-1] = (changes[-1][0], text, changes[-1][2])
+        # SAME_REDRAW seconds of the first are that redraw (its time, its last text).
+        if changes and at - changes[-1][0] < SAME_REDRAW:
+            changes[-1] = (changes[-1][0], text)
         else:
-            changes.append((at, text, at))
-    changes = [(at, text) for at, text, _ in changes]
+            changes.append((at, text))
     click = (live["origin"] + live["click"]) / 1000
     worded = [t for t, text in changes if re.search(r"[A-Za-z0-9]", text)]
     if not worded:

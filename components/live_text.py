@@ -111,7 +111,8 @@ def progress_line(tree: ReasoningTree) -> str:
 
 
 def outcome_lines(tree: ReasoningTree) -> list[Line]:
-    """The run's state in plain words (running, failed, stopped, capped, finished) and its answer."""
+    """The run's state in plain words (running, failed, stopped, capped, finished), then its
+    answer."""
     if tree.finished is None:
         status, progress = tree.status or "starting", progress_line(tree)
         level, _, counts = progress.partition(": ")

@@ -182,8 +182,8 @@ def render_live_run(
     and the text being written, then the tree, PRM chart and costs (rebuilt only when what they
     draw changed, and at most every TREE_SECONDS), then, for STREAM_SECONDS, redraws the lines
     of the text panel that changed, at most every TEXT_SECONDS. The words keep pace with the
-    model, the browser redraws only them, and they wait for the figures once per rerun at most. When the run ends the whole page
-    reruns (and draws it with `render_run`).
+    model, the browser redraws only them, and they wait for the figures once per rerun at most.
+    When the run ends the whole page reruns (and draws it with `render_run`).
 
     Streamlit (1.67) queues the fragment's next timed rerun, and a click on the tree, behind the
     running one rather than interrupting it, so the next rerun starts as this one ends and a
@@ -217,7 +217,8 @@ def render_live_run(
 
 
 def panel_lines(fold: RunFold) -> list[Line]:
-    """The text column of a run: its state, what is being written, why the search did what it did."""
+    """The text column of a live run: its state, what is being written, why the search did
+    what it did."""
     return outcome_lines(fold.tree) + live_text_lines(fold.tree) + explanation_lines(fold.why)
 
 
