@@ -125,6 +125,19 @@ OBSERVE_JS = f"""() => {{
 }}"""
 
 
+def redraws(changes: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """(time, panel text) of each redraw: one redraw updates the panel's lines one element at a
+    time, so the changes within SAME_REDRAW seconds of a redraw's first are that redraw (its
+    time, its last text), not waits of their own."""
+    grouped: list[tuple[float, str]] = []
+    for at, text in changes:
+        if grouped and at - grouped[-1][0] < SAME_REDRAW:
+            grouped[-1] = (grouped[-1][0], text)
+        else:
+            grouped.append((at, text))
+    return grouped
+
+
 def watch(page, server: int) -> dict[str, Any]:
     """Click Run and follow the run to its end: seconds to the first words on the page, the
     longest wait for new text (and every wait once words show), and CPU seconds per second of
@@ -143,15 +156,7 @@ def watch(page, server: int) -> dict[str, Any]:
     seconds = time.monotonic() - before[0]
     live = page.evaluate("() => window.__live")
     # Seconds since the epoch, the clock of the server's fragment log.
-    changes: list[tuple[float, str]] = []
-    for t, text in live["changes"]:
-        at = (live["origin"] + t) / 1000
-        # One redraw updates the panel's lines one element at a time: changes within
-        # SAME_REDRAW seconds of the first are that redraw (its time, its last text).
-        if changes and at - changes[-1][0] < SAME_REDRAW:
-            changes[-1] = (changes[-1][0], text)
-        else:
-            changes.append((at, text))
+    changes = redraws([((live["origin"] + t) / 1000, text) for t, text in live["changes"]])
     click = (live["origin"] + live["click"]) / 1000
     worded = [t for t, text in changes if re.search(r"[A-Za-z0-9]", text)]
     if not worded:
